@@ -1,0 +1,72 @@
+"""The FastAPI application: GraphQL at /graphql, media at /media, /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, WebSocket
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from aivideo.bootstrap import start_runtime, stop_runtime
+from aivideo.media_routes import router as media_router
+from aivideo.pipeline.broker import broker
+from aivideo.runtime import Runtime
+from aivideo.schema.context import Context
+from aivideo.schema.loaders import Loaders
+from aivideo.schema.schema import build_schema
+from aivideo.settings import Settings, settings
+
+LOCAL_OWNER = "local"
+
+
+def _base_url(runtime: Runtime, connection: Request | WebSocket) -> str:
+    if runtime.settings.public_url:
+        return runtime.settings.public_url.rstrip("/")
+    url = str(connection.base_url).rstrip("/")
+    return url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+
+
+async def get_context(request: Request = None, websocket: WebSocket = None) -> Context:  # type: ignore[assignment]
+    connection = request or websocket
+    assert connection is not None
+    runtime: Runtime = connection.app.state.runtime
+    return Context(
+        runtime=runtime,
+        owner=LOCAL_OWNER,
+        base_url=_base_url(runtime, connection),
+        loaders=Loaders(runtime.sessions),
+    )
+
+
+def create_app(config: Settings = settings) -> FastAPI:
+    """The ASGI app; its lifespan starts the runtime and, in-process, the job broker."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(config)
+        app.state.runtime = runtime
+        await broker.startup()
+        try:
+            yield
+        finally:
+            await broker.shutdown()
+            await stop_runtime(runtime)
+
+    app = FastAPI(title="aivideo", lifespan=lifespan)
+    graphql = GraphQLRouter(
+        build_schema(config),
+        context_getter=get_context,
+        graphql_ide="graphiql",
+        multipart_uploads_enabled=True,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+    )
+    app.include_router(graphql, prefix="/graphql")
+    app.include_router(media_router)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,58 @@
+"""Builds the process runtime from settings: the composition root for API and workers."""
+
+from __future__ import annotations
+
+from aivideo.db import create_engine, create_sessionmaker
+from aivideo.migrate import migrate
+from aivideo.providers.local import LocalProvider
+from aivideo.runtime import Runtime, current_runtime, set_runtime
+from aivideo.settings import Settings, settings
+from aivideo.storage.local import LocalStorage
+from aivideo.subscriptions.broker_base import EventBroker
+from aivideo.subscriptions.memory_broker import InMemoryBroker
+from aivideo.subscriptions.redis_broker import RedisBroker
+
+
+def build_event_broker(config: Settings) -> EventBroker:
+    return RedisBroker(config.redis_url) if config.redis_url else InMemoryBroker()
+
+
+async def enqueue_run(run_id: str) -> None:
+    from aivideo.pipeline.tasks import run_phase
+
+    await run_phase.kiq(run_id)
+
+
+async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> Runtime:
+    """Connect everything; the embedded SQLite database is migrated on the spot."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(config.database_url)
+    if migrate_embedded and config.is_sqlite:
+        await migrate(engine)
+    events = build_event_broker(config)
+    await events.start()
+    runtime = Runtime(
+        settings=config,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        storage=LocalStorage(config.media_dir),
+        provider=LocalProvider(),
+        events=events,
+        enqueue_run=enqueue_run,
+    )
+    set_runtime(runtime)
+    return runtime
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    await runtime.events.close()
+    await runtime.engine.dispose()
+    set_runtime(None)
+
+
+async def ensure_runtime() -> Runtime:
+    """The current runtime, started from the global settings if this process has none."""
+    try:
+        return current_runtime()
+    except RuntimeError:
+        return await start_runtime(settings)

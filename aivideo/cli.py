@@ -1,0 +1,84 @@
+"""The `aivideo` command: serve, worker, migrate, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from aivideo.settings import settings
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from aivideo.app import create_app
+
+    settings.host, settings.port = args.host, args.port
+    print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
+    print(f"aivideo: database {settings.database_url}, files in {settings.data_dir}", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _migrate(_: argparse.Namespace) -> None:
+    from aivideo.db import create_engine
+    from aivideo.migrate import migrate
+
+    async def run() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.database_url)
+        await migrate(engine)
+        await engine.dispose()
+
+    asyncio.run(run())
+    print("aivideo: database is at the newest migration")
+
+
+def _export_schema(args: argparse.Namespace) -> None:
+    from aivideo.schema.schema import schema
+
+    Path(args.output).write_text(schema.as_str() + "\n")
+    print(f"aivideo: wrote {args.output}")
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
+
+    if not settings.redis_url:
+        sys.exit("aivideo worker needs REDIS_URL: in the embedded default jobs run inside `serve`")
+    worker_args = WorkerArgs.from_cli(
+        ["aivideo.pipeline.broker:broker", "aivideo.pipeline.tasks", "--workers", str(args.workers)]
+    )
+    sys.exit(run_worker(worker_args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aivideo", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API (and, embedded, the jobs)")
+    serve.add_argument("--host", default=settings.host)
+    serve.add_argument("--port", type=int, default=settings.port)
+    serve.set_defaults(run=_serve)
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", default="schema.graphql")
+    export.set_defaults(run=_export_schema)
+    worker = commands.add_parser("worker", help="run job workers against REDIS_URL")
+    worker.add_argument("--workers", type=int, default=1)
+    worker.set_defaults(run=_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""A read model of one video's whole tree, indexed for the API's nested fields.
+
+Loaded in a fixed number of statements per batch of videos, so a query's SQL count does
+not grow with the checkpoints, branches or artifacts it returns. The read-side rules
+(rule 4 `edited`, rule 8 `canContinue`, rule 11, `currentCheckpoint`, `finalVideo`) live here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aivideo.domain.tree import CONSUMED_BY_NEXT, latest_by_key
+from aivideo.models import (
+    FINAL_PHASE,
+    Artifact,
+    ArtifactType,
+    Branch,
+    BranchStatus,
+    Checkpoint,
+    CheckpointStatus,
+    Run,
+    RunStatus,
+)
+
+
+@dataclass
+class VideoGraph:
+    checkpoints: list[Checkpoint]  # creation order
+    artifacts: list[Artifact]
+    branches: list[Branch]  # creation order
+    runs: list[Run]  # creation order
+    checkpoint_by_id: dict[str, Checkpoint] = field(init=False)
+    artifact_by_id: dict[str, Artifact] = field(init=False)
+    branch_by_id: dict[str, Branch] = field(init=False)
+    _children: dict[str | None, list[Checkpoint]] = field(init=False)
+    _artifacts_of: dict[str, list[Artifact]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.checkpoints.sort(key=lambda c: c.seq)
+        self.checkpoint_by_id = {c.id: c for c in self.checkpoints}
+        self.artifact_by_id = {a.id: a for a in self.artifacts}
+        self.branch_by_id = {b.id: b for b in self.branches}
+        self._children = defaultdict(list)
+        for checkpoint in self.checkpoints:
+            self._children[checkpoint.parent_id].append(checkpoint)
+        self._artifacts_of = defaultdict(list)
+        for artifact in self.artifacts:
+            self._artifacts_of[artifact.checkpoint_id].append(artifact)
+
+    # Checkpoints
+    def roots(self) -> list[Checkpoint]:
+        return list(self._children[None])
+
+    def children(self, checkpoint_id: str) -> list[Checkpoint]:
+        return list(self._children[checkpoint_id])
+
+    def all_artifacts(self, checkpoint_id: str) -> list[Artifact]:
+        return self._artifacts_of[checkpoint_id]
+
+    def latest(self, checkpoint_id: str) -> list[Artifact]:
+        return latest_by_key(self._artifacts_of[checkpoint_id])
+
+    def versions(self, artifact: Artifact) -> list[Artifact]:
+        same = [a for a in self._artifacts_of[artifact.checkpoint_id] if a.key == artifact.key]
+        return sorted(same, key=lambda a: a.version, reverse=True)
+
+    def edited(self, checkpoint_id: str) -> bool:
+        return any(a.version > 1 for a in self._artifacts_of[checkpoint_id])
+
+    def cost(self, checkpoint_id: str) -> float:
+        return round(sum(a.cost_usd for a in self._artifacts_of[checkpoint_id]), 6)
+
+    def total_cost(self) -> float:
+        return round(sum(a.cost_usd for a in self.artifacts), 6)
+
+    def current_checkpoint(self) -> Checkpoint | None:
+        pending = [c for c in self.checkpoints if c.status == CheckpointStatus.PENDING.value]
+        return pending[-1] if pending else None
+
+    # Branches
+    def branch_checkpoints(self, branch_id: str) -> list[Checkpoint]:
+        return [c for c in self.checkpoints if c.branch_id == branch_id]
+
+    def head(self, branch_id: str) -> Checkpoint | None:
+        on_branch = self.branch_checkpoints(branch_id)
+        return on_branch[-1] if on_branch else None
+
+    def child_branches(self, branch_id: str) -> list[Branch]:
+        return [b for b in self.branches if b.parent_branch_id == branch_id]
+
+    def final_of_branch(self, branch_id: str) -> Artifact | None:
+        finals = [
+            a
+            for c in self.branch_checkpoints(branch_id)
+            if c.phase == FINAL_PHASE
+            for a in self.latest(c.id)
+            if a.type == ArtifactType.FINAL_VIDEO.value
+        ]
+        return finals[-1] if finals else None
+
+    def final_video(self) -> Artifact | None:
+        """FINAL_VIDEO of the most recently completed branch."""
+        done = [b for b in self.branches if b.status == BranchStatus.COMPLETE.value]
+        for branch in sorted(done, key=lambda b: b.updated_at, reverse=True):
+            final = self.final_of_branch(branch.id)
+            if final is not None:
+                return final
+        return None
+
+    def active_branches(self) -> list[Branch]:
+        live = {BranchStatus.QUEUED, BranchStatus.RUNNING, BranchStatus.PAUSED, BranchStatus.FAILED}
+        return [b for b in self.branches if b.status in live]
+
+    def running_run(self, branch_id: str) -> Run | None:
+        active = [r for r in self.runs if r.branch_id == branch_id and RunStatus(r.status).active]
+        return active[-1] if active else None
+
+    def can_continue(self, branch: Branch) -> bool:
+        """Rule 8: head not phase 4, nothing running, and something new to continue with."""
+        head = self.head(branch.id)
+        if head is None or head.phase == FINAL_PHASE or self.running_run(branch.id) is not None:
+            return False
+        if branch.status == BranchStatus.FAILED.value:
+            return True
+        if head.status == CheckpointStatus.ABANDONED.value:
+            return False
+        if head.status == CheckpointStatus.PENDING.value:
+            return True
+        return self._has_unconsumed(head)
+
+    def _has_unconsumed(self, checkpoint: Checkpoint) -> bool:
+        wanted = CONSUMED_BY_NEXT[checkpoint.phase].value
+        current = sorted(a.id for a in self.latest(checkpoint.id) if a.type == wanted)
+        consumed = [
+            sorted(r.input_ids)
+            for r in self.runs
+            if r.parent_checkpoint_id == checkpoint.id and r.status != RunStatus.CANCELLED.value
+        ]
+        return current not in consumed
+
+    def seconds_remaining(self, branch_id: str | None, now: datetime) -> int | None:
+        """Of the running phase, extrapolated from its progress so far; None when unknown."""
+        run = self.running_run(branch_id) if branch_id else None
+        if run is None or run.started_at is None or run.progress <= 0:
+            return None
+        elapsed = (now - run.started_at).total_seconds()
+        return max(0, round(elapsed * (1 - run.progress) / run.progress))

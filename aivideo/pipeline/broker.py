@@ -1,0 +1,20 @@
+"""The taskiq broker: in-memory in the embedded default, Redis streams with REDIS_URL."""
+
+from __future__ import annotations
+
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
+
+from aivideo.settings import Settings, settings
+
+
+def build_broker(config: Settings) -> AsyncBroker:
+    if not config.redis_url:
+        return InMemoryBroker(max_stored_results=1000)
+    # Streams are acknowledged: a job whose worker dies is delivered again.
+    return RedisStreamBroker(config.redis_url, queue_name="aivideo:jobs").with_result_backend(
+        RedisAsyncResultBackend(config.redis_url, result_ex_time=3600)
+    )
+
+
+broker = build_broker(settings)

@@ -1,0 +1,213 @@
+"""Offline storyboard images: a deterministic, prompt-driven illustration per beat."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import random
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+Color = tuple[int, int, int]
+
+ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
+_FALLBACK_PALETTE = ("#1d3557", "#457b9d", "#a8dadc", "#f1faee", "#e63946")
+_MAX_CAPTION_LINES = 3
+# Title-safe margins (share of width, height): a clip's camera move crops at most
+# ~9.6% of one side (see video_encoding), so text inside them stays in the video.
+_SAFE_X = 0.11
+_SAFE_Y = 0.1
+
+
+def render_beat_image(
+    *, prompt: str, palette: list[str], beat_index: int, seed: int,
+    width: int = 1280, height: int = 720,
+) -> bytes:
+    """Draw a PNG for one beat: palette gradient, seeded scenery and a caption of `prompt`."""
+    rng = random.Random(_digest(prompt, beat_index, seed))
+    colors = _parse_palette(palette)
+    rng.shuffle(colors)
+    image = _gradient(colors, rng, width, height)
+    # An RGBA draw on an RGB image blends each translucent fill onto what is below.
+    draw = ImageDraw.Draw(image, "RGBA")
+    _draw_sky_bodies(draw, colors, rng, width, height)
+    _draw_ridges(draw, colors, rng, width, height)
+    _draw_caption(draw, prompt, beat_index, width, height)
+    return _png_bytes(image)
+
+
+def normalize_image(data: bytes, *, width: int = 1280, height: int = 720) -> bytes:
+    """Return PNG or JPEG `data` as a PNG cover-cropped to exactly `width` x `height`."""
+    image = load_image(data)
+    return _png_bytes(ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS))
+
+
+def load_image(data: bytes) -> Image.Image:
+    """Decode PNG or JPEG bytes into an upright RGB image; ValueError for anything else."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image_format = image.format
+        if image_format not in ACCEPTED_FORMATS:
+            raise ValueError(
+                f"unsupported image format {image_format or 'unknown'}: upload a PNG or JPEG"
+            )
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+        # Pillow's "cannot identify" text names a BytesIO object: no help to a user.
+        detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
+        raise ValueError(f"not a readable PNG or JPEG image{detail}: upload a PNG or JPEG") from exc
+    return _flatten(ImageOps.exif_transpose(image))
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB with any transparency composited onto black."""
+    if image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _digest(prompt: str, beat_index: int, seed: int) -> int:
+    """A stable integer from the inputs that shape an image."""
+    key = f"{prompt}\x00{beat_index}\x00{seed}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+
+
+def _parse_palette(palette: list[str]) -> list[Color]:
+    """The valid "#rrggbb" colors of `palette` (a fallback palette when fewer than two)."""
+    colors = [_hex_color(value) for value in palette]
+    valid = [color for color in colors if color is not None]
+    if len(valid) < 2:
+        valid = [c for c in map(_hex_color, _FALLBACK_PALETTE) if c is not None]
+    return valid
+
+
+def _hex_color(value: object) -> Color | None:
+    """An RGB tuple from "#rrggbb", or None when `value` is not one."""
+    if not isinstance(value, str) or len(value) != 7 or not value.startswith("#"):
+        return None
+    try:
+        return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+    except ValueError:
+        return None
+
+
+def _gradient(colors: list[Color], rng: random.Random, width: int, height: int) -> Image.Image:
+    """A linear gradient through the palette along a seeded angle."""
+    angle = rng.uniform(0, 2 * math.pi)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ramp = (xs / width - 0.5) * math.cos(angle) + (ys / height - 0.5) * math.sin(angle)
+    ramp = (ramp - ramp.min()) / max(float(ramp.max() - ramp.min()), 1e-6)
+    stops = np.linspace(0.0, 1.0, len(colors))
+    channels = [np.interp(ramp, stops, [c[i] for c in colors]) for i in range(3)]
+    return Image.fromarray(np.dstack(channels).astype(np.uint8), "RGB")
+
+
+def _lighten(color: Color, amount: float) -> Color:
+    """Blend `color` towards white by `amount` (negative darkens towards black)."""
+    target = 255 if amount > 0 else 0
+    weight = abs(amount)
+    r, g, b = (round(channel + (target - channel) * weight) for channel in color)
+    return (r, g, b)
+
+
+def _draw_sky_bodies(draw: ImageDraw.ImageDraw, colors: list[Color], rng: random.Random,
+                     width: int, height: int) -> None:
+    """A glowing sun or moon and a few translucent floating shapes."""
+    cx, cy = rng.uniform(0.15, 0.85) * width, rng.uniform(0.12, 0.45) * height
+    radius = rng.uniform(0.06, 0.14) * height
+    glow = _lighten(rng.choice(colors), 0.6)
+    for ring in range(6, 0, -1):
+        r = radius * (1 + ring * 0.35)
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*glow, 14))
+    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(*glow, 235))
+    for _ in range(rng.randint(4, 9)):
+        _floating_shape(draw, rng, colors, width, height)
+
+
+def _floating_shape(draw: ImageDraw.ImageDraw, rng: random.Random, colors: list[Color],
+                    width: int, height: int) -> None:
+    """One translucent circle, square or triangle at a seeded place."""
+    x, y = rng.uniform(0, width), rng.uniform(0, height * 0.7)
+    size = rng.uniform(0.03, 0.12) * height
+    fill = (*_lighten(rng.choice(colors), rng.uniform(-0.3, 0.5)), rng.randint(60, 150))
+    kind = rng.choice(("circle", "square", "triangle"))
+    if kind == "circle":
+        draw.ellipse((x - size, y - size, x + size, y + size), fill=fill)
+    elif kind == "square":
+        draw.regular_polygon((x, y, size), 4, rotation=rng.uniform(0, 90), fill=fill)
+    else:
+        draw.regular_polygon((x, y, size), 3, rotation=rng.uniform(0, 120), fill=fill)
+
+
+def _draw_ridges(draw: ImageDraw.ImageDraw, colors: list[Color], rng: random.Random,
+                 width: int, height: int) -> None:
+    """Two to four layered hill silhouettes, darker towards the front."""
+    count = rng.randint(2, 4)
+    xs = np.linspace(0, width, 65)
+    for depth in range(count):
+        base = height * (0.55 + 0.1 * depth + rng.uniform(-0.04, 0.04))
+        wave = np.sum([_wave(rng, xs / width) for _ in range(3)], axis=0)
+        outline = [(float(x), float(y)) for x, y in zip(xs, base + wave, strict=True)]
+        shade = _lighten(rng.choice(colors), -0.25 - 0.5 * depth / count)
+        draw.polygon([*outline, (width, height), (0, height)], fill=(*shade, 230))
+
+
+def _wave(rng: random.Random, position: np.ndarray) -> np.ndarray:
+    """One seeded sine component of a ridge line, in pixels, over 0..1 positions."""
+    amplitude, frequency, phase = rng.uniform(10, 60), rng.uniform(1, 6), rng.uniform(0, 6)
+    return amplitude * np.sin(position * math.pi * frequency + phase)
+
+
+def _draw_caption(draw: ImageDraw.ImageDraw, prompt: str, beat_index: int,
+                  width: int, height: int) -> None:
+    """A beat tag at the top left and the wrapped prompt on a band at the bottom."""
+    # Text stays in the title-safe area, which the clips' camera moves never crop.
+    safe_x, safe_y = round(width * _SAFE_X), round(height * _SAFE_Y)
+    padding = round(height * 0.02)
+    font_size = max(12, round(height / 26))
+    font = ImageFont.load_default(size=font_size)
+    tag_font = ImageFont.load_default(size=max(10, round(height / 36)))
+    tag = f"BEAT {beat_index + 1}"
+    tag_box = draw.textbbox((safe_x + padding, safe_y + padding), tag, font=tag_font)
+    draw.rounded_rectangle((safe_x, safe_y, tag_box[2] + padding, tag_box[3] + padding),
+                           radius=8, fill=(0, 0, 0, 140))
+    draw.text((safe_x + padding, safe_y + padding), tag, font=tag_font, fill=(255, 255, 255, 230))
+    lines = _wrap(draw, " ".join(prompt.split()), font, width - 2 * safe_x)
+    line_height = font_size * 1.3
+    text_top = height - safe_y - line_height * len(lines)
+    draw.rectangle((0, text_top - padding, width, height), fill=(0, 0, 0, 150))
+    for index, line in enumerate(lines):
+        draw.text((safe_x, text_top + index * line_height), line, font=font,
+                  fill=(255, 255, 255, 240))
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+          max_width: float) -> list[str]:
+    """Greedy word wrap to `max_width` pixels, at most a few lines, with an ellipsis."""
+    lines: list[str] = []
+    words = text.split() or [""]
+    current = ""
+    for word in words:
+        candidate = f"{current} {word}".strip()
+        if current and draw.textlength(candidate, font=font) > max_width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    if len(lines) > _MAX_CAPTION_LINES:
+        last = lines[_MAX_CAPTION_LINES - 1]
+        while last and draw.textlength(f"{last}…", font=font) > max_width:
+            last = last[:-1]
+        lines = [*lines[: _MAX_CAPTION_LINES - 1], f"{last.rstrip()}…"]
+    return lines
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    """Encode as PNG; a middling compression level keeps encoding fast."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=4)
+    return buffer.getvalue()

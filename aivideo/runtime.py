@@ -1,0 +1,83 @@
+"""The process's shared services, and the transaction that runs effects after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
+
+from aivideo.db import SessionMaker
+from aivideo.domain.effects import Effects, take_effects
+from aivideo.models import Artifact
+from aivideo.providers.base import Provider
+from aivideo.settings import Settings
+from aivideo.storage.base import Storage
+from aivideo.subscriptions.broker_base import EventBroker
+
+log = logging.getLogger(__name__)
+
+EnqueueRun = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """Settings, database, storage, provider, event broker and job queue of one process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionMaker
+    storage: Storage
+    provider: Provider
+    events: EventBroker
+    enqueue_run: EnqueueRun
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commit, then publish its events, queue its jobs, drop orphan files."""
+        async with self.sessions() as session:
+            try:
+                async with session.begin():
+                    yield session
+            except BaseException:
+                take_effects(session)
+                raise
+            effects = take_effects(session)
+        await self.apply(effects)
+
+    async def apply(self, effects: Effects) -> None:
+        for channel, event in effects.events:
+            await self.events.publish(channel, event)
+        for run_id in effects.run_ids:
+            await self.enqueue_run(run_id)
+        if effects.orphan_candidates:
+            await self._drop_unreferenced(effects.orphan_candidates)
+
+    async def _drop_unreferenced(self, shas: set[str]) -> None:
+        async with self.sessions() as session:
+            used = set(
+                await session.scalars(
+                    select(col(Artifact.sha256)).where(col(Artifact.sha256).in_(shas)).distinct()
+                )
+            )
+        for sha in shas - used:
+            await self.storage.delete(sha)
+
+
+_current: Runtime | None = None
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def current_runtime() -> Runtime:
+    """The runtime of this process (set by the app's or the worker's startup)."""
+    if _current is None:
+        raise RuntimeError("aivideo runtime is not started")
+    return _current

@@ -1,0 +1,48 @@
+"""The typed request context and the `Info` alias every resolver uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import strawberry
+from strawberry.fastapi import BaseContext
+
+from aivideo.runtime import Runtime
+from aivideo.schema.loaders import Loaders
+
+
+@dataclass
+class Context(BaseContext):
+    runtime: Runtime
+    owner: str
+    base_url: str
+    loaders: Loaders
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def refresh_loaders(self) -> Loaders:
+        """Forget cached rows: after a mutation, or per event on a long-lived websocket."""
+        self.loaders = Loaders(self.runtime.sessions)
+        return self.loaders
+
+    def media_url(self, sha256: str, content_type: str | None) -> str:
+        return f"{self.base_url}/media/{sha256}{extension_for(content_type)}"
+
+
+_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "video/mp4": ".mp4",
+    "audio/mp4": ".m4a",
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "application/json": ".json",
+}
+
+
+def extension_for(content_type: str | None) -> str:
+    return _EXTENSIONS.get(content_type or "", "")
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,75 @@
+"""The Subscription root and its event types."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from aivideo.errors import NotFound
+from aivideo.schema.checkpoint import Checkpoint
+from aivideo.schema.context import Info
+from aivideo.schema.node import VideoStatus
+from aivideo.schema.video import Video
+from aivideo.subscriptions import feeds
+
+
+@strawberry.type
+class CheckpointCreatedEvent:
+    video_id: strawberry.ID
+    checkpoint_id: strawberry.ID
+    phase: int
+    branch_name: str
+
+    @strawberry.field(description="Resolvable with any nested selection.")
+    async def checkpoint(self, info: Info) -> Checkpoint:
+        row = await info.context.loaders.checkpoint_by_id.load(self.checkpoint_id)
+        if row is None:
+            raise NotFound.of("checkpoint", self.checkpoint_id)  # deleted since
+        return Checkpoint.of(row)
+
+
+@strawberry.type
+class VideoStatusEvent:
+    video_id: strawberry.ID
+    status: VideoStatus
+    progress: float
+    current_phase: int | None
+    branch_name: str | None
+
+    @strawberry.field
+    async def video(self, info: Info) -> Video:
+        row = await info.context.loaders.video_by_id.load(self.video_id)
+        if row is None:
+            raise NotFound.of("video", self.video_id)
+        return Video.of(row)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Checkpoints as they are created; `after` replays first.")
+    async def checkpoint_created(
+        self, info: Info, video_id: strawberry.ID | None = None, after: strawberry.ID | None = None
+    ) -> AsyncGenerator[CheckpointCreatedEvent, None]:
+        async for event in feeds.checkpoint_events(info, video_id=video_id, after=after):
+            info.context.refresh_loaders()  # a long-lived connection must not serve stale rows
+            yield CheckpointCreatedEvent(
+                video_id=strawberry.ID(event["videoId"]),
+                checkpoint_id=strawberry.ID(event["checkpointId"]),
+                phase=event["phase"],
+                branch_name=event["branchName"],
+            )
+
+    @strawberry.subscription(description="Every status and progress change of a video.")
+    async def video_status(
+        self, info: Info, video_id: strawberry.ID
+    ) -> AsyncGenerator[VideoStatusEvent, None]:
+        async for event in feeds.status_events(info, video_id=video_id):
+            info.context.refresh_loaders()
+            yield VideoStatusEvent(
+                video_id=strawberry.ID(event["videoId"]),
+                status=VideoStatus(event["status"]),
+                progress=event["progress"],
+                current_phase=event["currentPhase"],
+                branch_name=event["branchName"],
+            )

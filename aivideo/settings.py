@@ -1,0 +1,71 @@
+"""Process settings, read once from the environment (AIVIDEO_*, DATABASE_URL, REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """XDG data home, so the embedded default keeps its files out of the working tree."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "aivideo"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; no value is required for the embedded default."""
+
+    model_config = SettingsConfigDict(env_prefix="AIVIDEO_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("AIVIDEO_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: str = Field(
+        default="", validation_alias=AliasChoices("AIVIDEO_REDIS_URL", "REDIS_URL")
+    )
+    public_url: str = ""  # e.g. https://video.example.com; else taken from each request
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth: Literal["auto", "required"] = "auto"
+    provider: Literal["local"] = "local"
+    regenerate_timeout_seconds: float = 300.0
+    query_max_depth: int = 12
+    query_max_aliases: int = 30
+    query_max_tokens: int = 4000
+    videos_max_page: int = 100
+
+    @field_validator("database_url")
+    @classmethod
+    def normalise_database_url(cls, value: str) -> str:
+        """Accept the URLs people paste (postgres://, sqlite:///) and pick the async drivers."""
+        for plain, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        return value
+
+    @model_validator(mode="after")
+    def fill_embedded_defaults(self) -> Settings:
+        """The embedded default: a SQLite file inside the data directory."""
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'aivideo.db'}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+
+settings = Settings()

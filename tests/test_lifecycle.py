@@ -1,0 +1,90 @@
+"""YOLO mode, cancel and delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import api
+from tests.conftest import Server
+from tests.media_checks import probe
+
+
+async def test_yolo_runs_to_complete_on_main(server: Server) -> None:
+    # when
+    created = await api.create_video(server, autoContinue=True, durationSeconds=15)
+    await server.settle()
+
+    # then four approved checkpoints, each the parent of the next, all on main
+    video = await api.video(server, created["id"])
+    assert (video["status"], video["progress"], video["currentPhase"]) == ("COMPLETE", 100.0, 4)
+    checkpoints = video["checkpoints"]
+    assert [(c["phase"], c["branchName"], c["status"]) for c in checkpoints] == [
+        (p, "main", "APPROVED") for p in (1, 2, 3, 4)
+    ]
+    assert all(c["approvedAt"] for c in checkpoints)
+    assert [c["parent"] for c in checkpoints] == [None] + [{"id": c["id"]} for c in checkpoints[:3]]
+    assert [b["name"] for b in video["branches"]] == ["main"]
+    assert video["activeBranches"] == []
+    assert video["costUsd"] == 0.0
+    final = await server.http.get(video["finalVideo"]["url"])
+    assert final.headers["content-type"] == "video/mp4"
+    media = probe(final.content)
+    assert media.video_codecs == ["h264"] and media.audio_codecs == ["aac"]
+    assert abs(media.duration - 15.0) < 0.15
+
+
+async def test_cancel_abandons_pending_work(server: Server) -> None:
+    # given one paused branch and one queued run
+    video = await api.paused_video(server)
+    phase1 = api.newest(video["checkpoints"], phase=1)
+    await server.gql(api.CREATE_BRANCH, {"id": phase1["id"], "name": "other"})
+    queued = await api.create_video(server)
+
+    # when
+    cancelled = await server.gql(api.CANCEL, {"id": video["id"]})
+    cancelled_queued = await server.gql(api.CANCEL, {"id": queued["id"]})
+    await server.settle()
+
+    # then
+    assert cancelled["cancelVideo"]["status"] == "CANCELLED"
+    after = await api.video(server, video["id"])
+    assert after["status"] == "CANCELLED"
+    assert {c["status"] for c in after["checkpoints"]} == {"ABANDONED"}
+    assert {b["status"] for b in after["branches"]} == {"CANCELLED"}
+    assert after["activeBranches"] == [] and after["currentCheckpoint"] is None
+    assert api.artifact(after["checkpoints"][0], "spec")["data"]  # finished work stays
+    assert cancelled_queued["cancelVideo"]["status"] == "CANCELLED"
+    stopped = await api.video(server, queued["id"])
+    assert stopped["status"] == "CANCELLED"
+    assert {c["status"] for c in stopped["checkpoints"]} <= {"ABANDONED"}
+
+
+async def test_delete_removes_rows_and_unshared_files(server: Server) -> None:
+    # given two videos with identical prompts: their storyboards are the same files
+    prompt = "A paper boat sails down a rainy gutter into the wide harbour."
+    first, second = [await api.paused_video(server, prompt=prompt) for _ in range(2)]
+    for video in (first, second):
+        await api.continue_and_settle(server, api.newest(video["checkpoints"], phase=1)["id"])
+    first = await api.video(server, first["id"])
+    shared = api.artifact(api.newest(first["checkpoints"], phase=2), "beat_0")
+    media_dir: Path = server.runtime.settings.media_dir
+    path = media_dir / shared["sha256"][:2] / shared["sha256"]
+    assert path.exists()
+
+    # when the first is deleted
+    assert (await server.gql(api.DELETE, {"id": first["id"]}))["deleteVideo"] is True
+
+    # then it is gone, and the file the second still uses stays
+    error = await server.gql_error(api.VIDEO, {"id": first["id"]})
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    error = await server.gql_error(
+        "query($id: ID!) { checkpoint(id: $id) { id } }", {"id": first["checkpoints"][0]["id"]}
+    )
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert path.exists()
+    assert (await server.http.get(shared["url"])).status_code == 200
+
+    # and once the second is deleted too, the file goes
+    await server.gql(api.DELETE, {"id": second["id"]})
+    assert not path.exists()
+    assert (await server.http.get(shared["url"])).status_code == 404

@@ -1,0 +1,95 @@
+"""Subscriptions over both websocket protocols: live events, replay with `after`, status."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import api
+from tests.conftest import Server
+from tests.ws_client import LEGACY_WS, TRANSPORT_WS, Subscription
+
+CHECKPOINTS = """
+subscription($videoId: ID, $after: ID) {
+  checkpointCreated(videoId: $videoId, after: $after) {
+    videoId checkpointId phase branchName
+    checkpoint { id phase status branch { name } artifacts { key version } parent { id } }
+  }
+}
+"""
+
+STATUS = """
+subscription($videoId: ID!) {
+  videoStatus(videoId: $videoId) {
+    videoId status progress currentPhase branchName video { id status }
+  }
+}
+"""
+
+PROTOCOLS = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+
+
+@PROTOCOLS
+async def test_checkpoint_created_is_live(server: Server, protocol: str) -> None:
+    # given a subscriber of a new video
+    video = await api.create_video(server, autoContinue=True)
+    async with Subscription(server.ws_url, protocol, CHECKPOINTS, {"videoId": video["id"]}) as sub:
+        # when YOLO runs all four phases
+        events = [(await sub.next())["data"]["checkpointCreated"] for _ in range(4)]
+        await server.settle()
+
+    # then one event per checkpoint, in order, resolvable with nested fields
+    assert [e["phase"] for e in events] == [1, 2, 3, 4]
+    assert {e["videoId"] for e in events} == {video["id"]}
+    assert [e["checkpoint"]["id"] for e in events] == [e["checkpointId"] for e in events]
+    assert events[1]["checkpoint"]["parent"] == {"id": events[0]["checkpointId"]}
+    assert events[3]["checkpoint"]["branch"] == {"name": "main"}
+    assert {a["key"] for a in events[3]["checkpoint"]["artifacts"]} == {"music", "final"}
+
+
+@PROTOCOLS
+async def test_after_replays_then_goes_live_without_gap_or_duplicate(
+    server: Server, protocol: str
+) -> None:
+    # given a video at phase 2 and a checkpoint created by createBranch
+    video = await api.paused_video(server)
+    phase1 = api.newest(video["checkpoints"], phase=1)
+    await api.continue_and_settle(server, phase1["id"])
+    copy = await server.gql(api.CREATE_BRANCH, {"id": phase1["id"], "name": "copy"})
+
+    # when subscribing after phase 1
+    variables = {"videoId": video["id"], "after": phase1["id"]}
+    async with Subscription(server.ws_url, protocol, CHECKPOINTS, variables) as sub:
+        replayed = [(await sub.next())["data"]["checkpointCreated"] for _ in range(2)]
+        # and something new happens while subscribed
+        await api.continue_and_settle(server, replayed[0]["checkpointId"])
+        live = (await sub.next())["data"]["checkpointCreated"]
+        assert await sub.nothing_within(0.3)
+
+    # then the replay is in creation order and the live event follows it once
+    assert [(e["phase"], e["branchName"]) for e in replayed] == [(2, "main"), (1, "copy")]
+    assert replayed[1]["checkpointId"] == copy["createBranch"]["head"]["id"]
+    assert (live["phase"], live["branchName"]) == (3, "main")
+
+
+async def test_video_status_follows_progress(server: Server) -> None:
+    video = await api.paused_video(server, durationSeconds=30)
+    phase1 = api.newest(video["checkpoints"], phase=1)
+    async with Subscription(server.ws_url, TRANSPORT_WS, STATUS, {"videoId": video["id"]}) as sub:
+        await api.continue_and_settle(server, phase1["id"])
+        events = []
+        while not events or events[-1]["status"] != "PAUSED_AT_PHASE2":
+            events.append((await sub.next())["data"]["videoStatus"])
+
+    statuses = [e["status"] for e in events]
+    assert statuses[0] == "GENERATING_STORYBOARD" and statuses[-1] == "PAUSED_AT_PHASE2"
+    progress = [e["progress"] for e in events]
+    assert progress == sorted(progress) and progress[0] == 20.0 and progress[-1] == 40.0
+    assert len(set(progress)) >= 3  # it advanced per beat, not only at the ends
+    assert events[-1]["video"] == {"id": video["id"], "status": "PAUSED_AT_PHASE2"}
+    assert {e["branchName"] for e in events} == {"main"}
+
+
+async def test_subscribing_to_an_unknown_video_is_not_found(server: Server) -> None:
+    async with Subscription(server.ws_url, TRANSPORT_WS, STATUS, {"videoId": "vid-nope"}) as sub:
+        result = await sub.next()
+    assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
