@@ -15,7 +15,7 @@ from aivideo.domain.events import record_checkpoint_created
 from aivideo.domain.locking import lock_video_of
 from aivideo.domain.progress import set_branch_state
 from aivideo.domain.runs import queue_run
-from aivideo.domain.tree import consumable_inputs, latest_artifacts, next_checkpoint_seq
+from aivideo.domain.tree import add_checkpoint, consumable_inputs, latest_artifacts
 from aivideo.errors import BadUserInput, Conflict
 from aivideo.models import (
     FINAL_PHASE,
@@ -172,23 +172,18 @@ async def create_branch(
         session, owner=owner, checkpoint_id=checkpoint_id
     )
     branch = await _new_branch(session, video, source, source_branch, name=name)
-    copy = Checkpoint(
-        id=ids.new_id(ids.CHECKPOINT),
+    copy = await add_checkpoint(
+        session,
         video_id=video.id,
         branch_id=branch.id,
         parent_id=source.parent_id,
-        seq=await next_checkpoint_seq(session, video.id),
         phase=source.phase,
-        version=1,
-        status=CheckpointStatus.PENDING.value,
-        input_ids=list(source.input_ids),
+        input_ids=source.input_ids,
         edit_description=(
             f"Copied from checkpoint {source.id} (branch {source_branch.name}, "
             f"phase {source.phase} {Phase.of(source.phase).value}, version {source.version})"
         ),
     )
-    session.add(copy)
-    await session.flush()
     for artifact in await latest_artifacts(session, source.id):
         session.add(
             Artifact(

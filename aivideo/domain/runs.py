@@ -12,9 +12,8 @@ from aivideo.domain.events import record_checkpoint_created
 from aivideo.domain.locking import lock_video_of
 from aivideo.domain.progress import paused_state, set_branch_state
 from aivideo.domain.tree import (
+    add_checkpoint,
     consumable_inputs,
-    next_checkpoint_seq,
-    next_checkpoint_version,
     spec_of,
 )
 from aivideo.domain.values import ArtifactRef, NewArtifact, RunWork
@@ -122,21 +121,16 @@ async def complete_run(
     video, run, branch = await _locked_run(session, run_id)
     if run.status != RunStatus.RUNNING.value:
         return None  # cancelled while it ran: the work is dropped, nothing is half-stored
-    checkpoint = Checkpoint(
-        id=ids.new_id(ids.CHECKPOINT),
+    checkpoint = await add_checkpoint(
+        session,
         video_id=video.id,
         branch_id=branch.id,
         parent_id=run.parent_checkpoint_id,
-        seq=await next_checkpoint_seq(session, video.id),
         phase=run.phase,
-        version=await next_checkpoint_version(session, branch.id, run.phase),
-        status=CheckpointStatus.PENDING.value,
-        input_ids=list(run.input_ids),
+        input_ids=run.input_ids,
     )
     if run.phase == FINAL_PHASE or video.auto_continue:
         checkpoint.status, checkpoint.approved_at = CheckpointStatus.APPROVED.value, utcnow()
-    session.add(checkpoint)
-    await session.flush()
     session.add_all(
         new.row(
             id=ids.new_id(ids.ARTIFACT), video_id=video.id, checkpoint_id=checkpoint.id, version=1

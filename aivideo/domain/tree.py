@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from aivideo import ids
 from aivideo.errors import BadUserInput
-from aivideo.models import Artifact, ArtifactType, Checkpoint
+from aivideo.models import Artifact, ArtifactType, Checkpoint, CheckpointStatus
 
 # What the next phase reads from a checkpoint of phase N (SPEC "Phases and artifacts").
 CONSUMED_BY_NEXT = {1: ArtifactType.SPEC, 2: ArtifactType.BEAT_IMAGE, 3: ArtifactType.VIDEO_CHUNK}
@@ -64,6 +65,34 @@ async def spec_of(session: AsyncSession, checkpoint: Checkpoint) -> dict[str, An
         raise BadUserInput(f"checkpoint {checkpoint.id} has no spec in its lineage")
     spec: dict[str, Any] = dict(specs[0].data or {})
     return spec
+
+
+async def add_checkpoint(
+    session: AsyncSession,
+    *,
+    video_id: str,
+    branch_id: str,
+    parent_id: str | None,
+    phase: int,
+    input_ids: list[str],
+    edit_description: str | None = None,
+) -> Checkpoint:
+    """A new PENDING checkpoint, numbered (seq, version) under the caller's video lock."""
+    checkpoint = Checkpoint(
+        id=ids.new_id(ids.CHECKPOINT),
+        video_id=video_id,
+        branch_id=branch_id,
+        parent_id=parent_id,
+        seq=await next_checkpoint_seq(session, video_id),
+        phase=phase,
+        version=await next_checkpoint_version(session, branch_id, phase),
+        status=CheckpointStatus.PENDING.value,
+        input_ids=list(input_ids),
+        edit_description=edit_description,
+    )
+    session.add(checkpoint)
+    await session.flush()
+    return checkpoint
 
 
 async def next_checkpoint_seq(session: AsyncSession, video_id: str) -> int:

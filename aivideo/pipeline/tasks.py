@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -39,8 +41,11 @@ async def start_worker_runtime(state: TaskiqState) -> None:
 async def run_phase(run_id: str) -> None:
     """Execute one phase run from start to its checkpoint."""
     rt = current_runtime()
-    async with rt.transaction() as session:
-        work = await runs.start_run(session, run_id=run_id)
+    try:
+        async with rt.transaction() as session:
+            work = await runs.start_run(session, run_id=run_id)
+    except NotFound:
+        work = None  # the video was deleted before the job started
     if work is None:
         return
 
@@ -72,9 +77,35 @@ async def _fail(rt: Runtime, run_id: str, phase: int, exc: Exception) -> None:
         await runs.fail_run(session, run_id=run_id, error=message)
 
 
-def _error(exc: AivideoError) -> dict[str, Any]:
-    # Expected errors travel as data: a result backend need not pickle exceptions.
-    return {"error": {"code": exc.code, "message": str(exc)}}
+@dataclass(frozen=True)
+class EditContext:
+    """A checked regeneration: its target, the checkpoint and the spec it works from."""
+
+    target: edits.EditTarget
+    checkpoint: Checkpoint
+    spec: dict[str, Any]
+
+
+async def _edit_context(
+    rt: Runtime, owner: str, checkpoint_id: str, edit: str, index: int
+) -> EditContext:
+    async with rt.sessions() as session:
+        target = await edits.find_edit_target(
+            session, owner=owner, checkpoint_id=checkpoint_id, edit=edit, index=index
+        )
+        checkpoint = await session.get(Checkpoint, checkpoint_id)
+        if checkpoint is None:
+            raise NotFound.of("checkpoint", checkpoint_id)
+        return EditContext(target, checkpoint, await spec_of(session, checkpoint))
+
+
+async def _as_result(work: Awaitable[Artifact]) -> dict[str, Any]:
+    """The job's result as data: a result backend need not pickle exceptions."""
+    try:
+        artifact = await work
+    except AivideoError as exc:
+        return {"error": {"code": exc.code, "message": str(exc)}}
+    return {"artifactId": artifact.id}
 
 
 @broker.task(task_name="aivideo.regenerate_beat")
@@ -82,40 +113,43 @@ async def regenerate_beat(
     owner: str, checkpoint_id: str, beat_index: int, prompt_override: str | None, job_id: str
 ) -> dict[str, Any]:
     """Re-render one storyboard image as the beat's next version."""
-    rt = current_runtime()
-    try:
-        async with rt.sessions() as session:
-            target = await edits.find_edit_target(
-                session,
-                owner=owner,
-                checkpoint_id=checkpoint_id,
-                edit="regenerateBeat",
-                index=beat_index,
-            )
-            spec = await spec_of(session, await _checkpoint(session, checkpoint_id))
-        prompt = prompt_override or spec["beats"][beat_index]["prompt"]
-        media = await beat_image(
-            rt, job_id=job_id, spec=spec, index=beat_index, prompt=prompt, seed=target.version
+    return await _as_result(
+        _regenerate_beat(
+            current_runtime(), owner, checkpoint_id, beat_index, prompt_override, job_id
         )
-        detail = f" with prompt {prompt_override!r}" if prompt_override else ""
-        async with rt.transaction() as session:
-            artifact = await edits.add_version(
-                session,
-                owner=owner,
-                checkpoint_id=checkpoint_id,
-                new=new_artifact(
-                    ArtifactType.BEAT_IMAGE,
-                    target.key,
-                    media,
-                    beatIndex=beat_index,
-                    prompt=prompt,
-                    seed=target.version,
-                ),
-                description=f"Regenerated {target.key}{detail}",
-            )
-        return {"artifactId": artifact.id}
-    except AivideoError as exc:
-        return _error(exc)
+    )
+
+
+async def _regenerate_beat(
+    rt: Runtime,
+    owner: str,
+    checkpoint_id: str,
+    index: int,
+    prompt_override: str | None,
+    job_id: str,
+) -> Artifact:
+    ctx = await _edit_context(rt, owner, checkpoint_id, "regenerateBeat", index)
+    prompt = prompt_override or ctx.spec["beats"][index]["prompt"]
+    seed = ctx.target.version  # each regeneration is a new variation, retries are not
+    media = await beat_image(
+        rt, job_id=job_id, spec=ctx.spec, index=index, prompt=prompt, seed=seed
+    )
+    detail = f" with prompt {prompt_override!r}" if prompt_override else ""
+    async with rt.transaction() as session:
+        return await edits.add_version(
+            session,
+            owner=owner,
+            checkpoint_id=checkpoint_id,
+            new=new_artifact(
+                ArtifactType.BEAT_IMAGE,
+                ctx.target.key,
+                media,
+                beatIndex=index,
+                prompt=prompt,
+                seed=seed,
+            ),
+            description=f"Regenerated {ctx.target.key}{detail}",
+        )
 
 
 @broker.task(task_name="aivideo.regenerate_chunk")
@@ -123,49 +157,42 @@ async def regenerate_chunk(
     owner: str, checkpoint_id: str, chunk_index: int, model_override: str | None, job_id: str
 ) -> dict[str, Any]:
     """Re-render one clip as the chunk's next version, and re-stitch the preview with it."""
-    rt = current_runtime()
-    try:
-        async with rt.sessions() as session:
-            target = await edits.find_edit_target(
-                session,
-                owner=owner,
-                checkpoint_id=checkpoint_id,
-                edit="regenerateChunk",
-                index=chunk_index,
-            )
-            checkpoint = await _checkpoint(session, checkpoint_id)
-            spec = await spec_of(session, checkpoint)
-            image = await _consumed_image(session, checkpoint, chunk_index)
-        media = await video_chunk(
-            rt,
-            job_id=job_id,
-            spec=spec,
-            index=chunk_index,
-            image=image,
-            seed=target.version,
-            model=model_override,
+    return await _as_result(
+        _regenerate_chunk(
+            current_runtime(), owner, checkpoint_id, chunk_index, model_override, job_id
         )
-        detail = f" with model {model_override!r}" if model_override else ""
-        async with rt.transaction() as session:
-            artifact = await edits.add_version(
-                session,
-                owner=owner,
-                checkpoint_id=checkpoint_id,
-                new=new_artifact(
-                    ArtifactType.VIDEO_CHUNK,
-                    target.key,
-                    media,
-                    beatIndex=chunk_index,
-                    sourceImage=image.id,
-                    model=model_override,
-                    seed=target.version,
-                ),
-                description=f"Regenerated {target.key}{detail}",
-            )
-            await _restitch(rt, session, owner=owner, checkpoint_id=checkpoint_id, job_id=job_id)
-        return {"artifactId": artifact.id}
-    except AivideoError as exc:
-        return _error(exc)
+    )
+
+
+async def _regenerate_chunk(
+    rt: Runtime, owner: str, checkpoint_id: str, index: int, model_override: str | None, job_id: str
+) -> Artifact:
+    ctx = await _edit_context(rt, owner, checkpoint_id, "regenerateChunk", index)
+    async with rt.sessions() as session:
+        image = await _consumed_image(session, ctx.checkpoint, index)
+    seed = ctx.target.version
+    media = await video_chunk(
+        rt, job_id=job_id, spec=ctx.spec, index=index, image=image, seed=seed, model=model_override
+    )
+    detail = f" with model {model_override!r}" if model_override else ""
+    async with rt.transaction() as session:
+        artifact = await edits.add_version(
+            session,
+            owner=owner,
+            checkpoint_id=checkpoint_id,
+            new=new_artifact(
+                ArtifactType.VIDEO_CHUNK,
+                ctx.target.key,
+                media,
+                beatIndex=index,
+                sourceImage=image.id,
+                model=model_override,
+                seed=seed,
+            ),
+            description=f"Regenerated {ctx.target.key}{detail}",
+        )
+        await _restitch(rt, session, owner=owner, checkpoint_id=checkpoint_id, job_id=job_id)
+    return artifact
 
 
 async def _restitch(
@@ -183,13 +210,6 @@ async def _restitch(
         new=new_artifact(ArtifactType.STITCHED_VIDEO, "stitched", stitched),
         description="Re-stitched after a chunk was regenerated",
     )
-
-
-async def _checkpoint(session: AsyncSession, checkpoint_id: str) -> Checkpoint:
-    checkpoint = await session.get(Checkpoint, checkpoint_id)
-    if checkpoint is None:
-        raise NotFound.of("checkpoint", checkpoint_id)
-    return checkpoint
 
 
 async def _consumed_image(session: AsyncSession, checkpoint: Checkpoint, index: int) -> ArtifactRef:
