@@ -14,7 +14,9 @@ from aivideo.subscriptions.redis_broker import RedisBroker
 
 
 def build_event_broker(config: Settings) -> EventBroker:
-    return RedisBroker(config.redis_url) if config.redis_url else InMemoryBroker()
+    if config.redis_url:
+        return RedisBroker(config.redis_url, prefix=config.redis_prefix)
+    return InMemoryBroker()
 
 
 async def enqueue_run(run_id: str) -> None:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         default="", validation_alias=AliasChoices("AIVIDEO_REDIS_URL", "REDIS_URL")
     )
+    redis_prefix: str = "aivideo:"  # namespaces the job stream and event channels
     public_url: str = ""  # e.g. https://video.example.com; else taken from each request
     host: str = "127.0.0.1"
     port: int = 8000

@@ -12,8 +12,12 @@ def build_broker(config: Settings) -> AsyncBroker:
     if not config.redis_url:
         return InMemoryBroker(max_stored_results=1000)
     # Streams are acknowledged: a job whose worker dies is delivered again.
-    return RedisStreamBroker(config.redis_url, queue_name="aivideo:jobs").with_result_backend(
-        RedisAsyncResultBackend(config.redis_url, result_ex_time=3600)
+    prefix = config.redis_prefix
+    jobs = RedisStreamBroker(
+        config.redis_url, queue_name=f"{prefix}jobs", consumer_group_name=f"{prefix}workers"
+    )
+    return jobs.with_result_backend(
+        RedisAsyncResultBackend(config.redis_url, result_ex_time=3600, prefix_str=f"{prefix}result")
     )
 
 

@@ -1,0 +1,188 @@
+"""The production shape of docker-compose.yml: `aivideo serve` and `aivideo worker` processes
+sharing PostgreSQL, Redis (jobs and events) and a media directory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as redis
+
+from tests import api
+from tests.conftest import postgres_database, unavailable
+from tests.test_cli import free_port
+from tests.ws_client import TRANSPORT_WS, Subscription
+
+REDIS_URL = os.environ.get("AIVIDEO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
+
+
+@dataclass
+class Deployment:
+    url: str
+    http: httpx.AsyncClient
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        payload = body.json()
+        assert not payload.get("errors"), payload["errors"]
+        return payload["data"]
+
+
+async def _redis_or_skip(prefix: str) -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (OSError, redis.ConnectionError) as exc:
+        unavailable("Redis", exc)
+    return client
+
+
+@pytest.fixture(scope="module")
+async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
+    prefix = f"aivideo-test-{uuid.uuid4().hex[:8]}:"
+    client = await _redis_or_skip(prefix)
+    async with postgres_database() as database_url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "AIVIDEO_REDIS_PREFIX": prefix,
+            "PYTHONUNBUFFERED": "1",
+            "AIVIDEO_DATA_DIR": str(tmp_path_factory.mktemp("deployment")),
+        }
+        port = free_port()
+        processes = [
+            await asyncio.create_subprocess_exec(*AIVIDEO, "serve", "--port", str(port), env=env),
+            await asyncio.create_subprocess_exec(*AIVIDEO, "worker", "--workers", "1", env=env),
+        ]
+        url = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+                await _wait_healthy(http, processes)
+                yield Deployment(url=url, http=http)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                await asyncio.wait_for(process.wait(), 30)
+            keys = [key async for key in client.scan_iter(f"{prefix}*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()
+
+
+async def _wait_healthy(
+    http: httpx.AsyncClient, processes: list[asyncio.subprocess.Process]
+) -> None:
+    for _ in range(300):
+        assert all(p.returncode is None for p in processes), "a process exited at start"
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError("the API did not start")
+
+
+STATUS = "subscription($id: ID!) { videoStatus(videoId: $id) { status progress } }"
+CREATED = """subscription($id: ID!) { checkpointCreated(videoId: $id) {
+  phase branchName checkpoint { status artifacts { key url } } } }"""
+
+
+async def wait_for_status(sub: Subscription, status: str) -> None:
+    while (await sub.next(seconds=120))["data"]["videoStatus"]["status"] != status:
+        pass
+
+
+async def test_yolo_runs_on_the_worker_and_events_reach_the_api(deployment: Deployment) -> None:
+    # given a websocket subscriber on the API, for a video whose jobs run in the worker
+    created = (
+        await deployment.gql(
+            api.CREATE_VIDEO,
+            {
+                "input": {
+                    "prompt": api.PROMPT,
+                    "durationSeconds": 10,
+                    "autoContinue": True,
+                }
+            },
+        )
+    )["createVideo"]
+    async with Subscription(deployment.ws_url, TRANSPORT_WS, CREATED, {"id": created["id"]}) as sub:
+        # when the worker runs all four phases
+        events = [(await sub.next(seconds=120))["data"]["checkpointCreated"] for _ in range(4)]
+
+    # then every checkpoint was announced through Redis, and the files are served by the API
+    assert [(e["phase"], e["branchName"]) for e in events] == [(p, "main") for p in (1, 2, 3, 4)]
+    video = (await deployment.gql(api.VIDEO, {"id": created["id"]}))["video"]
+    assert video["status"] == "COMPLETE"
+    final = await deployment.http.get(video["finalVideo"]["url"])
+    assert final.status_code == 200 and final.headers["content-type"] == "video/mp4"
+
+
+async def test_manual_steps_and_a_regeneration_through_the_worker(deployment: Deployment) -> None:
+    created = (
+        await deployment.gql(
+            api.CREATE_VIDEO,
+            {
+                "input": {
+                    "prompt": "Two kites argue above a windy hill until the string tangles.",
+                    "durationSeconds": 10,
+                }
+            },
+        )
+    )["createVideo"]
+    async with Subscription(deployment.ws_url, TRANSPORT_WS, STATUS, {"id": created["id"]}) as sub:
+        await wait_for_status(sub, "PAUSED_AT_PHASE1")
+        phase1 = api.newest(
+            (await deployment.gql(api.VIDEO, {"id": created["id"]}))["video"]["checkpoints"],
+            phase=1,
+        )
+        await deployment.gql(api.CONTINUE, {"id": phase1["id"]})
+        await wait_for_status(sub, "PAUSED_AT_PHASE2")
+
+    phase2 = api.newest(
+        (await deployment.gql(api.VIDEO, {"id": created["id"]}))["video"]["checkpoints"], phase=2
+    )
+    regenerated = (
+        await deployment.gql(
+            api.REGENERATE_BEAT,
+            {
+                "id": phase2["id"],
+                "index": 0,
+                "prompt": "A red kite alone",
+            },
+        )
+    )["regenerateBeat"]
+    assert regenerated["version"] == 2
+    assert regenerated["metadata"]["prompt"] == "A red kite alone"
+    assert (await deployment.http.get(regenerated["url"])).status_code == 200
+
+
+def test_worker_refuses_to_start_without_redis(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "AIVIDEO_REDIS_URL")}
+    result = subprocess.run(
+        [*AIVIDEO, "worker"],
+        env={**env, "AIVIDEO_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "needs REDIS_URL" in result.stderr
