@@ -232,3 +232,37 @@ async def test_a_retried_phase_does_not_pay_twice_for_finished_items(server: Ser
     # then the first image was generated once, not again
     assert flaky.calls == {0: 1, 1: 2, 2: 1}
     assert (await api.video(server, video["id"]))["status"] == "PAUSED_AT_PHASE2"
+
+
+BRANCHES = "query($id: ID!) { video(id: $id) { branches { name status canContinue } } }"
+
+
+async def can_continue(server: Server, video_id: str) -> dict[str, bool]:
+    data = await server.gql(BRANCHES, {"id": video_id})
+    return {b["name"]: b["canContinue"] for b in data["video"]["branches"]}
+
+
+async def test_can_continue_follows_rule_eight(server: Server) -> None:
+    # given a pending phase-1 head: continuable
+    video = await api.paused_video(server)
+    phase1 = api.newest(video["checkpoints"], phase=1)
+    assert await can_continue(server, video["id"]) == {"main": True}
+
+    # when it is continued onto another branch, main's head has nothing new
+    await api.continue_and_settle(server, phase1["id"], branch_name="alt")
+    assert await can_continue(server, video["id"]) == {"main": False, "alt": True}
+
+    # and an edit gives main's head versions no run consumed
+    await server.gql(api.EDIT_SPEC, {"id": phase1["id"], "patch": {"title": "Edited"}})
+    assert await can_continue(server, video["id"]) == {"main": True, "alt": True}
+
+    # and nothing can continue while a phase runs on the branch
+    alt_phase2 = api.newest(
+        (await api.video(server, video["id"]))["checkpoints"], phase=2, branch="alt"
+    )
+    result = await server.gql(api.CONTINUE, {"id": alt_phase2["id"]})
+    assert result["continueCheckpoint"]["branch"]["name"] == "alt"
+    running = await can_continue(server, video["id"])
+    await server.settle()
+    assert running["alt"] is False
+    assert await can_continue(server, video["id"]) == {"main": True, "alt": True}

@@ -93,3 +93,11 @@ async def test_subscribing_to_an_unknown_video_is_not_found(server: Server) -> N
     async with Subscription(server.ws_url, TRANSPORT_WS, STATUS, {"videoId": "vid-nope"}) as sub:
         result = await sub.next()
     assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_checkpoint_created_without_a_video_sees_all_of_the_callers(server: Server) -> None:
+    async with Subscription(server.ws_url, TRANSPORT_WS, CHECKPOINTS, {}) as sub:
+        created = await api.create_video(server)
+        event = (await sub.next())["data"]["checkpointCreated"]
+        await server.settle()
+    assert (event["videoId"], event["phase"], event["branchName"]) == (created["id"], 1, "main")
