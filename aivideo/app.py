@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
+from aivideo.access import identify
 from aivideo.bootstrap import start_runtime, stop_runtime
 from aivideo.media_routes import router as media_router
 from aivideo.pipeline.broker import broker
@@ -17,8 +20,6 @@ from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
 from aivideo.schema.schema import build_schema
 from aivideo.settings import Settings, settings
-
-LOCAL_OWNER = "local"
 
 
 def _base_url(runtime: Runtime, connection: Request | WebSocket) -> str:
@@ -34,10 +35,25 @@ async def get_context(request: Request = None, websocket: WebSocket = None) -> C
     runtime: Runtime = connection.app.state.runtime
     return Context(
         runtime=runtime,
-        owner=LOCAL_OWNER,
+        # Websocket clients may instead authenticate in connection_init (on_ws_connect).
+        caller=await identify(runtime, connection.headers.get("authorization")),
         base_url=_base_url(runtime, connection),
         loaders=Loaders(runtime.sessions),
     )
+
+
+class AivideoGraphQLRouter(GraphQLRouter[Context, None]):
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Take the `Authorization` value of connection_init; refuse the connection without one."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        if isinstance(authorization, str):
+            context.caller = await identify(context.runtime, authorization)
+        if context.caller.error is not None:
+            raise ConnectionRejectionError(
+                {"message": str(context.caller.error), "code": context.caller.error.code}
+            )
+        return UNSET
 
 
 def create_app(config: Settings = settings) -> FastAPI:
@@ -55,7 +71,7 @@ def create_app(config: Settings = settings) -> FastAPI:
             await stop_runtime(runtime)
 
     app = FastAPI(title="aivideo", lifespan=lifespan)
-    graphql = GraphQLRouter(
+    graphql = AivideoGraphQLRouter(
         build_schema(config),
         context_getter=get_context,
         graphql_ide="graphiql",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aivideo.db import create_engine, create_sessionmaker
+from aivideo.media_tokens import load_secret
 from aivideo.migrate import migrate
 from aivideo.providers.local import LocalProvider
 from aivideo.runtime import Runtime, current_runtime, set_runtime
@@ -41,6 +42,7 @@ async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> R
         provider=LocalProvider(),
         events=events,
         enqueue_run=enqueue_run,
+        secret=load_secret(config.secret_key, config.data_dir),
     )
     set_runtime(runtime)
     return runtime

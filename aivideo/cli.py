@@ -39,6 +39,32 @@ def _migrate(_: argparse.Namespace) -> None:
     print("aivideo: database is at the newest migration")
 
 
+def _create_api_key(args: argparse.Namespace) -> None:
+    from aivideo.db import create_engine, create_sessionmaker
+    from aivideo.domain.api_keys import create_api_key
+    from aivideo.errors import AivideoError
+    from aivideo.migrate import migrate
+
+    async def run() -> str:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.database_url)
+        if settings.is_sqlite:
+            await migrate(engine)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                _, key = await create_api_key(session, owner=args.owner)
+        finally:
+            await engine.dispose()
+        return key
+
+    try:
+        key = asyncio.run(run())
+    except AivideoError as exc:
+        sys.exit(f"aivideo: {exc}")
+    print(key)
+    print(f"aivideo: API key for owner {args.owner!r}; it is shown only this once", file=sys.stderr)
+
+
 def _export_schema(args: argparse.Namespace) -> None:
     from aivideo.schema.schema import schema
 
@@ -66,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=settings.port)
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
+    key = commands.add_parser("create-api-key", help="print a new API key for an owner")
+    key.add_argument("--owner", required=True, help="the owner the key acts as")
+    key.set_defaults(run=_create_api_key)
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default="schema.graphql")
     export.set_defaults(run=_export_schema)

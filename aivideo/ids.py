@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-VIDEO, CHECKPOINT, ARTIFACT, BRANCH, RUN = "vid", "cp", "art", "br", "run"
+VIDEO, CHECKPOINT, ARTIFACT, BRANCH, RUN, API_KEY = "vid", "cp", "art", "br", "run", "key"
 
 
 def new_id(prefix: str) -> str:

@@ -7,21 +7,29 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlmodel import col
 
-from aivideo.models import Artifact
+from aivideo import media_tokens
+from aivideo.access import identify
+from aivideo.models import Artifact, Video
 from aivideo.runtime import Runtime
 
 router = APIRouter()
 
 
 @router.get("/media/{name}", name="media")
-async def media(name: str, request: Request) -> FileResponse:
-    """Serve a stored file by content hash; only files some artifact references exist."""
+async def media(name: str, request: Request, token: str | None = None) -> FileResponse:
+    """Serve a stored file to an owner with an artifact that uses it; to anyone else, 404."""
     runtime: Runtime = request.app.state.runtime
     sha256 = name.split(".", 1)[0]
-    async with runtime.sessions() as session:
-        content_type = await session.scalar(
-            select(col(Artifact.content_type)).where(col(Artifact.sha256) == sha256).limit(1)
-        )
+    owner = await _owner(runtime, request, sha256, token)
+    content_type = None
+    if owner is not None:
+        async with runtime.sessions() as session:
+            content_type = await session.scalar(
+                select(col(Artifact.content_type))
+                .join(Video, col(Video.id) == col(Artifact.video_id))
+                .where(col(Artifact.sha256) == sha256, col(Video.owner) == owner)
+                .limit(1)
+            )
     path = runtime.storage.local_path(sha256) if content_type else None
     if path is None:
         raise HTTPException(status_code=404, detail="no such media file")
@@ -29,5 +37,12 @@ async def media(name: str, request: Request) -> FileResponse:
     return FileResponse(
         path,
         media_type=content_type,
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+        headers={"Cache-Control": "private, max-age=86400, immutable"},
     )
+
+
+async def _owner(runtime: Runtime, request: Request, sha256: str, token: str | None) -> str | None:
+    """A signed URL's owner, else the API key's (or the open server's) owner."""
+    if token is not None:
+        return media_tokens.verify(runtime.secret, token, sha256=sha256)
+    return (await identify(runtime, request.headers.get("authorization"))).owner

@@ -35,6 +35,7 @@ class Runtime:
     provider: Provider
     events: EventBroker
     enqueue_run: EnqueueRun
+    secret: bytes  # signs media URLs
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     auth: Literal["auto", "required"] = "auto"
+    secret_key: str = ""  # signs media URLs; default: a random one kept in the data directory
     provider: Literal["local"] = "local"
     regenerate_timeout_seconds: float = 300.0
     query_max_depth: int = 12

@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from alembic.script import ScriptDirectory
 
 from aivideo.cli import build_parser
+from aivideo.migrate import alembic_config
 
 ROOT = Path(__file__).resolve().parent.parent
 AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
@@ -86,8 +88,8 @@ def test_migrate_creates_the_embedded_database(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "aivideo.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         version = db.execute("SELECT version_num FROM alembic_version").fetchone()
-    assert {"videos", "branches", "checkpoints", "artifacts", "runs"} <= tables
-    assert version == ("0001",)
+    assert {"videos", "branches", "checkpoints", "artifacts", "runs", "api_keys"} <= tables
+    assert version == (ScriptDirectory.from_config(alembic_config()).get_current_head(),)
 
 
 def test_export_schema_writes_the_committed_file(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ async def test_media_serves_ranges_with_content_type(server: Server) -> None:
     created = await api.create_video(server, autoContinue=True)
     await server.settle()
     final = (await api.video(server, created["id"]))["finalVideo"]
-    assert final["url"].startswith(server.url + "/media/") and final["url"].endswith(".mp4")
+    path, _, query = final["url"].partition("?")
+    assert path.startswith(server.url + "/media/") and path.endswith(".mp4")
+    assert query.startswith("token=")
 
     whole = await server.http.get(final["url"])
     part = await server.http.get(final["url"], headers={"Range": "bytes=100-199"})

@@ -15,13 +15,21 @@ LEGACY_WS = "graphql-ws"
 class Subscription:
     """One subscription on its own connection; `next()` returns each event's payload."""
 
-    def __init__(self, url: str, protocol: str, query: str, variables: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        url: str,
+        protocol: str,
+        query: str,
+        variables: dict[str, Any],
+        init_payload: dict[str, Any] | None = None,
+    ) -> None:
         self.url, self.protocol, self.query, self.variables = url, protocol, query, variables
+        self.init_payload = init_payload or {}
         self.connection: Any = None
 
     async def __aenter__(self) -> Subscription:
         self.connection = await websockets.connect(self.url, subprotocols=[self.protocol])
-        await self._send({"type": "connection_init", "payload": {}})
+        await self._send({"type": "connection_init", "payload": self.init_payload})
         ack = await self._receive()
         assert ack["type"] == "connection_ack", ack
         start = "subscribe" if self.protocol == TRANSPORT_WS else "start"

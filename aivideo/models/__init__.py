@@ -9,10 +9,11 @@ from aivideo.models.enums import (
     RunStatus,
     VideoStatus,
 )
-from aivideo.models.tables import Artifact, Branch, Checkpoint, ProviderCall, Run, Video
+from aivideo.models.tables import ApiKey, Artifact, Branch, Checkpoint, ProviderCall, Run, Video
 
 __all__ = [
     "FINAL_PHASE",
+    "ApiKey",
     "Artifact",
     "ArtifactType",
     "Branch",

@@ -156,3 +156,16 @@ class ProviderCall(SQLModel, table=True):
     )
     cost_usd: float = 0.0
     created_at: datetime = _created()
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key of one owner; only its SHA-256 is stored, the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=40)
+    owner: str = Field(max_length=200, index=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # the key's first characters, to recognise it in lists
+    created_at: datetime = _created()
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

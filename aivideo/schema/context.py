@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import strawberry
 from strawberry.fastapi import BaseContext
 
+from aivideo import media_tokens
+from aivideo.access import Caller
 from aivideo.runtime import Runtime
 from aivideo.schema.loaders import Loaders
 
@@ -14,12 +16,20 @@ from aivideo.schema.loaders import Loaders
 @dataclass
 class Context(BaseContext):
     runtime: Runtime
-    owner: str
+    caller: Caller
     base_url: str
     loaders: Loaders
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    @property
+    def owner(self) -> str:
+        """The caller's owner; UNAUTHENTICATED when the request has none."""
+        if self.caller.owner is None:
+            assert self.caller.error is not None
+            raise self.caller.error
+        return self.caller.owner
 
     def refresh_loaders(self) -> Loaders:
         """Forget cached rows: after a mutation, or per event on a long-lived websocket."""
@@ -27,7 +37,8 @@ class Context(BaseContext):
         return self.loaders
 
     def media_url(self, sha256: str, content_type: str | None) -> str:
-        return f"{self.base_url}/media/{sha256}{extension_for(content_type)}"
+        token = media_tokens.sign(self.runtime.secret, owner=self.owner, sha256=sha256)
+        return f"{self.base_url}/media/{sha256}{extension_for(content_type)}?token={token}"
 
 
 _EXTENSIONS = {

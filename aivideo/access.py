@@ -1,0 +1,59 @@
+"""Who is calling: API keys over HTTP and websockets, and when a key is required (SPEC Access)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from aivideo.domain.api_keys import any_key_exists, owner_of_key
+from aivideo.errors import Unauthenticated
+from aivideo.runtime import Runtime
+
+LOCAL_OWNER = "local"
+HOW_TO = (
+    "send 'Authorization: Bearer <key>'; create a key with `aivideo create-api-key --owner NAME`"
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The owner a request acts for, or why it has none."""
+
+    owner: str | None
+    error: Unauthenticated | None = None
+
+    @classmethod
+    def refused(cls, message: str) -> Caller:
+        return cls(owner=None, error=Unauthenticated(message))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
+
+async def auth_required(runtime: Runtime) -> bool:
+    """Required when asked for, when listening beyond loopback, or once any key exists."""
+    config = runtime.settings
+    if config.auth == "required" or not is_loopback(config.host):
+        return True
+    async with runtime.sessions() as session:
+        return await any_key_exists(session)
+
+
+async def identify(runtime: Runtime, authorization: str | None) -> Caller:
+    """The caller for an `Authorization` value (header, or websocket connection_init)."""
+    if authorization:
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return Caller.refused(f"Authorization must be 'Bearer <key>': {HOW_TO}")
+        async with runtime.sessions() as session:
+            owner = await owner_of_key(session, key.strip())
+        return Caller(owner) if owner else Caller.refused("this API key is not valid")
+    if await auth_required(runtime):
+        return Caller.refused(f"an API key is required: {HOW_TO}")
+    return Caller(LOCAL_OWNER)

@@ -1,0 +1,45 @@
+"""API keys: created once and shown once; only their SHA-256 is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from aivideo import ids
+from aivideo.errors import BadUserInput
+from aivideo.models import ApiKey
+
+KEY_PREFIX = "aiv_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_api_key(session: AsyncSession, *, owner: str) -> tuple[ApiKey, str]:
+    """A new key for `owner`: the stored row and the key itself (not stored anywhere)."""
+    owner = owner.strip()
+    if not owner or len(owner) > 200:
+        raise BadUserInput("owner must be 1 to 200 characters")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(id=ids.new_id(ids.API_KEY), owner=owner, key_hash=hash_key(key), prefix=key[:10])
+    session.add(row)
+    await session.flush()
+    return row, key
+
+
+async def owner_of_key(session: AsyncSession, key: str) -> str | None:
+    """The owner of a live key, or None."""
+    return await session.scalar(
+        select(col(ApiKey.owner)).where(
+            col(ApiKey.key_hash) == hash_key(key), col(ApiKey.revoked_at).is_(None)
+        )
+    )
+
+
+async def any_key_exists(session: AsyncSession) -> bool:
+    return await session.scalar(select(col(ApiKey.id)).limit(1)) is not None

@@ -1,0 +1,290 @@
+"""Access (SPEC): API keys over HTTP and websockets, owners isolated, signed media URLs.
+
+Each test server here is an `aivideo serve` process of its own, since creating a key
+switches a server to requiring one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests import api
+from tests.test_cli import free_port
+from tests.ws_client import LEGACY_WS, TRANSPORT_WS, Subscription
+
+AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
+VIDEO_COUNT = "{ videos { totalCount } }"
+STATUS_QUERY = """query($id: ID!) {
+  video(id: $id) { status checkpoints { id phase artifacts { key url sha256 } } }
+}"""
+
+
+@dataclass
+class Client:
+    """The API as one caller sees it."""
+
+    url: str
+    http: httpx.AsyncClient
+    key: str | None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"} if self.key else {}
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
+        )
+        return response.json()
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.raw(query, variables)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    async def error_code(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        body = await self.raw(query, variables)
+        [error] = body["errors"]
+        return str(error["extensions"]["code"])
+
+    async def wait_for(self, video_id: str, status: str) -> dict[str, Any]:
+        for _ in range(600):
+            video = (await self.gql(STATUS_QUERY, {"id": video_id}))["video"]
+            if video["status"] == status:
+                return video
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"video {video_id} never reached {status}")
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return {**env, "AIVIDEO_DATA_DIR": str(data_dir), **extra}
+
+
+async def create_key(data_dir: Path, owner: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *AIVIDEO,
+        "create-api-key",
+        "--owner",
+        owner,
+        env=_env(data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err
+    assert b"shown only this once" in err
+    return out.decode().strip()
+
+
+@asynccontextmanager
+async def serving(data_dir: Path, *args: str, **env: str) -> AsyncIterator[str]:
+    """An `aivideo serve` process on its own data directory; yields its URL."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *AIVIDEO,
+        "serve",
+        "--port",
+        str(port),
+        *args,
+        env=_env(data_dir, **env),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as probe:
+            for _ in range(400):
+                try:
+                    if (await probe.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+
+
+@dataclass
+class KeyedServer:
+    data_dir: Path
+    alice: Client
+    bob: Client
+    anonymous: Client
+
+
+@pytest.fixture(scope="module")
+async def keyed(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[KeyedServer]:
+    data_dir = tmp_path_factory.mktemp("keyed")
+    alice_key, bob_key = await create_key(data_dir, "alice"), await create_key(data_dir, "bob")
+    async with serving(data_dir) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        yield KeyedServer(
+            data_dir=data_dir,
+            alice=Client(url, http, alice_key),
+            bob=Client(url, http, bob_key),
+            anonymous=Client(url, http, None),
+        )
+
+
+async def test_keys_are_shown_once_and_stored_as_hashes(keyed: KeyedServer) -> None:
+    keys = [keyed.alice.key, keyed.bob.key]
+    assert all(k and k.startswith("aiv_") and len(k) > 40 for k in keys)
+    database = keyed.data_dir / "aivideo.db"
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT owner, key_hash FROM api_keys ORDER BY owner").fetchall()
+    assert rows == [
+        ("alice", hashlib.sha256(str(keyed.alice.key).encode()).hexdigest()),
+        ("bob", hashlib.sha256(str(keyed.bob.key).encode()).hexdigest()),
+    ]
+    assert str(keyed.alice.key).encode() not in database.read_bytes()
+
+
+async def test_a_key_is_required_once_one_exists(keyed: KeyedServer) -> None:
+    before = (await keyed.alice.gql(VIDEO_COUNT))["videos"]["totalCount"]
+    create = {"input": {"prompt": api.PROMPT, "durationSeconds": 10}}
+    wrong = Client(keyed.alice.url, keyed.alice.http, "aiv_not-a-real-key")
+    for client in (keyed.anonymous, wrong):
+        assert await client.error_code(VIDEO_COUNT) == "UNAUTHENTICATED"
+        assert await client.error_code(api.CREATE_VIDEO, create) == "UNAUTHENTICATED"
+    response = await keyed.alice.http.post(
+        "/graphql", json={"query": VIDEO_COUNT}, headers={"Authorization": "Basic abc"}
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await keyed.alice.gql(VIDEO_COUNT))["videos"]["totalCount"] == before
+
+
+async def test_another_owners_video_does_not_exist(keyed: KeyedServer) -> None:
+    # given alice's video at phase 2
+    created = (
+        await keyed.alice.gql(
+            api.CREATE_VIDEO,
+            {
+                "input": {
+                    "prompt": "A violinist plays to an empty station at midnight.",
+                    "durationSeconds": 10,
+                }
+            },
+        )
+    )["createVideo"]
+    paused = await keyed.alice.wait_for(created["id"], "PAUSED_AT_PHASE1")
+    phase1 = paused["checkpoints"][0]
+    await keyed.alice.gql(api.CONTINUE, {"id": phase1["id"]})
+    video = await keyed.alice.wait_for(created["id"], "PAUSED_AT_PHASE2")
+    phase2 = video["checkpoints"][-1]
+    beat = phase2["artifacts"][0]
+
+    # then, for bob, none of it exists
+    bob = keyed.bob
+    for query, variables in [
+        (api.VIDEO, {"id": created["id"]}),
+        ("query($id: ID!) { checkpoint(id: $id) { id } }", {"id": phase1["id"]}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": created["id"]}),
+        (api.CONTINUE, {"id": phase1["id"]}),
+        (api.EDIT_SPEC, {"id": phase1["id"], "patch": {"title": "mine now"}}),
+        (api.REGENERATE_BEAT, {"id": phase2["id"], "index": 0}),
+        (api.CREATE_BRANCH, {"id": phase1["id"]}),
+        (api.CANCEL, {"id": created["id"]}),
+        (api.DELETE, {"id": created["id"]}),
+    ]:
+        assert await bob.error_code(query, variables) == "NOT_FOUND", query
+    assert (await bob.gql(VIDEO_COUNT))["videos"]["totalCount"] == 0
+    after = (await keyed.alice.gql(STATUS_QUERY, {"id": created["id"]}))["video"]
+    assert after["status"] == "PAUSED_AT_PHASE2" and len(after["checkpoints"]) == 2
+
+    # and the media URL alice was given works for her browser, and for no one else
+    http = keyed.alice.http
+    assert (await http.get(beat["url"])).status_code == 200
+    path = beat["url"].split("?")[0]
+    assert (await http.get(path)).status_code == 404
+    assert (await http.get(path, headers=bob.headers)).status_code == 404
+    assert (await http.get(path, headers=keyed.alice.headers)).status_code == 200
+    tampered = beat["url"][:-4] + ("0000" if not beat["url"].endswith("0000") else "1111")
+    assert (await http.get(tampered)).status_code == 404
+    stolen = beat["url"].replace(beat["sha256"], "0" * 64)
+    assert (await http.get(stolen)).status_code == 404
+
+
+STATUS_SUB = "subscription($id: ID!) { videoStatus(videoId: $id) { status } }"
+ALL_CHECKPOINTS = "subscription { checkpointCreated { videoId phase } }"
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_websockets_take_the_key_in_connection_init(
+    keyed: KeyedServer, protocol: str
+) -> None:
+    # without a key the connection is refused
+    async with websockets.connect(keyed.alice.ws_url, subprotocols=[protocol]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        if protocol == TRANSPORT_WS:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+        else:
+            refusal = json.loads(await ws.recv())
+            assert refusal["type"] == "connection_error"
+            assert refusal["payload"]["code"] == "UNAUTHENTICATED"
+
+    # with keys: alice hears her checkpoints, bob hears nothing of them
+    alice_init = {"Authorization": f"Bearer {keyed.alice.key}"}
+    bob_init = {"Authorization": f"Bearer {keyed.bob.key}"}
+    async with (
+        Subscription(keyed.alice.ws_url, protocol, ALL_CHECKPOINTS, {}, alice_init) as alice,
+        Subscription(keyed.bob.ws_url, protocol, ALL_CHECKPOINTS, {}, bob_init) as bob,
+    ):
+        created = (
+            await keyed.alice.gql(
+                api.CREATE_VIDEO,
+                {
+                    "input": {
+                        "prompt": "A snail crosses a garden path before the rain.",
+                        "durationSeconds": 10,
+                    }
+                },
+            )
+        )["createVideo"]
+        event = (await alice.next())["data"]["checkpointCreated"]
+        assert event == {"videoId": created["id"], "phase": 1}
+        assert await bob.nothing_within(0.5)
+
+    async with Subscription(
+        keyed.bob.ws_url, protocol, STATUS_SUB, {"id": created["id"]}, bob_init
+    ) as sub:
+        result = await sub.next()
+    assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [((), {"AIVIDEO_AUTH": "required"}), (("--host", "0.0.0.0"), {})],
+    ids=["AIVIDEO_AUTH=required", "listening beyond loopback"],
+)
+async def test_a_key_is_required_without_any_key_when(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    async with serving(tmp_path, *args, **env) as url, httpx.AsyncClient(base_url=url) as http:
+        client = Client(url, http, None)
+        assert await client.error_code(VIDEO_COUNT) == "UNAUTHENTICATED"
+
+
+async def test_a_loopback_server_without_keys_is_open_as_local(tmp_path: Path) -> None:
+    async with serving(tmp_path) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await Client(url, http, None).gql(VIDEO_COUNT))["videos"]["totalCount"] == 0
