@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from aivideo.access import identify
 from aivideo.bootstrap import start_runtime, stop_runtime
+from aivideo.domain import runs
 from aivideo.media_routes import router as media_router
 from aivideo.pipeline.broker import broker
 from aivideo.runtime import Runtime
@@ -20,6 +22,8 @@ from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
 from aivideo.schema.schema import build_schema
 from aivideo.settings import Settings, settings
+
+log = logging.getLogger(__name__)
 
 
 def _base_url(runtime: Runtime, connection: Request | WebSocket) -> str:
@@ -56,6 +60,14 @@ class AivideoGraphQLRouter(GraphQLRouter[Context, None]):
         return UNSET
 
 
+async def resume_interrupted_runs(runtime: Runtime) -> None:
+    """In-process jobs die with the process: pick up what the last one left unfinished."""
+    async with runtime.transaction() as session:
+        resumed = await runs.requeue_interrupted(session)
+    if resumed:
+        log.info("resumed %d interrupted phase run(s)", len(resumed))
+
+
 def create_app(config: Settings = settings) -> FastAPI:
     """The ASGI app; its lifespan starts the runtime and, in-process, the job broker."""
 
@@ -64,6 +76,8 @@ def create_app(config: Settings = settings) -> FastAPI:
         runtime = await start_runtime(config)
         app.state.runtime = runtime
         await broker.startup()
+        if not config.redis_url:
+            await resume_interrupted_runs(runtime)
         try:
             yield
         finally:

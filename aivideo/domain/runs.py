@@ -169,3 +169,19 @@ async def fail_run(session: AsyncSession, *, run_id: str, error: str) -> None:
         fraction=run.progress,
         error=error,
     )
+
+
+async def requeue_interrupted(session: AsyncSession) -> list[str]:
+    """Queue again the runs a stopped process left QUEUED or RUNNING (embedded mode only:
+    there, no other process can be working on them). Jobs are idempotent, so they resume."""
+    stranded = list(
+        await session.scalars(
+            select(Run)
+            .where(col(Run.status).in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+            .order_by(col(Run.created_at))
+        )
+    )
+    for run in stranded:
+        run.status, run.started_at = RunStatus.QUEUED.value, None
+        effects_of(session).run_ids.append(run.id)
+    return [run.id for run in stranded]

@@ -53,7 +53,7 @@ async def upload_beat_image(
     try:
         png = await asyncio.to_thread(normalize_image, content)
     except ValueError as exc:
-        raise BadUserInput(f"image must be a PNG or JPEG: {exc}") from exc
+        raise BadUserInput(f"the uploaded file cannot be used: {exc}") from exc
     stored = await rt.storage.put(png, content_type="image/png")
     filename = getattr(image, "filename", None) or "upload"
     async with rt.transaction() as session:

@@ -1,0 +1,118 @@
+"""Running `aivideo` as separate processes, and a client for their API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.test_cli import free_port
+
+AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
+STATUS_QUERY = """query($id: ID!) {
+  video(id: $id) { status checkpoints { id phase branchName artifacts { key url sha256 } } }
+}"""
+
+
+@dataclass
+class Client:
+    """The API as one caller sees it."""
+
+    url: str
+    http: httpx.AsyncClient
+    key: str | None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"} if self.key else {}
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
+        )
+        return response.json()
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.raw(query, variables)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    async def error_code(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        body = await self.raw(query, variables)
+        [error] = body["errors"]
+        return str(error["extensions"]["code"])
+
+    async def wait_for(self, video_id: str, status: str) -> dict[str, Any]:
+        for _ in range(600):
+            video = (await self.gql(STATUS_QUERY, {"id": video_id}))["video"]
+            if video["status"] == status:
+                return video
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"video {video_id} never reached {status}")
+
+
+def process_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return {**env, "AIVIDEO_DATA_DIR": str(data_dir), **extra}
+
+
+async def create_key(data_dir: Path, owner: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *AIVIDEO,
+        "create-api-key",
+        "--owner",
+        owner,
+        env=process_env(data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err
+    assert b"shown only this once" in err
+    return out.decode().strip()
+
+
+@asynccontextmanager
+async def serving(data_dir: Path, *args: str, kill: bool = False, **env: str) -> AsyncIterator[str]:
+    """An `aivideo serve` process on its own data directory; yields its URL.
+
+    With `kill`, it is ended by SIGKILL, as a crash would end it.
+    """
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *AIVIDEO,
+        "serve",
+        "--port",
+        str(port),
+        *args,
+        env=process_env(data_dir, **env),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as probe:
+            for _ in range(400):
+                try:
+                    if (await probe.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        yield url
+    finally:
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
