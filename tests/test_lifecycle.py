@@ -7,6 +7,8 @@ from pathlib import Path
 from tests import api
 from tests.conftest import Server
 from tests.media_checks import probe
+from tests.test_subscriptions import STATUS
+from tests.ws_client import TRANSPORT_WS, Subscription
 
 
 async def test_yolo_runs_to_complete_on_main(server: Server) -> None:
@@ -88,3 +90,35 @@ async def test_delete_removes_rows_and_unshared_files(server: Server) -> None:
     await server.gql(api.DELETE, {"id": second["id"]})
     assert not path.exists()
     assert (await server.http.get(shared["url"])).status_code == 404
+
+
+async def test_cancel_stops_a_running_phase(server: Server) -> None:
+    # given a YOLO video in the middle of phase 3
+    created = await api.create_video(server, autoContinue=True, durationSeconds=30)
+    variables = {"videoId": created["id"]}
+    async with Subscription(server.ws_url, TRANSPORT_WS, STATUS, variables) as sub:
+        while True:
+            event = (await sub.next())["data"]["videoStatus"]
+            if event["status"] == "GENERATING_CHUNKS" and event["progress"] > 40:
+                break
+
+        # when it is cancelled
+        cancelled = await server.gql(api.CANCEL, {"id": created["id"]})
+        await server.settle()
+
+    # then phase 3 stopped without a checkpoint, and what was finished stays
+    assert cancelled["cancelVideo"]["status"] == "CANCELLED"
+    video = await api.video(server, created["id"])
+    assert video["status"] == "CANCELLED"
+    assert [(c["phase"], c["status"]) for c in video["checkpoints"]] == [
+        (1, "APPROVED"),
+        (2, "APPROVED"),
+    ]
+    assert [(b["name"], b["status"], b["canContinue"]) for b in video["branches"]] == [
+        ("main", "CANCELLED", True)
+    ]
+
+    # and continuing picks the phase up again on the same branch
+    resumed = await api.continue_and_settle(server, video["checkpoints"][1]["id"])
+    assert (resumed["branch"]["name"], resumed["createdNewBranch"]) == ("main", False)
+    assert (await api.video(server, created["id"]))["status"] == "COMPLETE"
