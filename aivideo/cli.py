@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     from aivideo.app import create_app
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings.host, settings.port = args.host, args.port
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
     print(f"aivideo: database {settings.database_url}, files in {settings.data_dir}", flush=True)
