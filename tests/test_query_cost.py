@@ -76,3 +76,34 @@ async def test_tree_query_statement_count_is_constant(server: Server) -> None:
     assert len(big_data["video"]["branches"]) == 4
     assert big_count == small_count
     assert big_count <= 7  # video, then one statement each for the tree's four tables
+
+
+LIST = """
+query($first: Int!) {
+  videos(first: $first) {
+    edges { node { id costUsd branches { name canContinue }
+                   checkpointTree { id artifacts { key } children { id video { id } } } } }
+  }
+}
+"""
+
+
+async def list_statements(server: Server, first: int) -> tuple[int, int]:
+    with counting_statements(server) as statements:
+        data = await server.gql(LIST, {"first": first})
+    return len(statements), len(data["videos"]["edges"])
+
+
+async def test_video_list_statement_count_does_not_grow_with_the_page(server: Server) -> None:
+    # given at least six videos with trees
+    for _ in range(6):
+        await api.create_video(server)
+    await server.settle()
+
+    # when one and then six are listed with their trees
+    one, one_count = await list_statements(server, 1)
+    six, six_count = await list_statements(server, 6)
+
+    # then the six cost the same statements as the one: every loader batched all videos
+    assert (one_count, six_count) == (1, 6)
+    assert six == one
