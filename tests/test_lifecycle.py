@@ -122,3 +122,45 @@ async def test_cancel_stops_a_running_phase(server: Server) -> None:
     resumed = await api.continue_and_settle(server, video["checkpoints"][1]["id"])
     assert (resumed["branch"]["name"], resumed["createdNewBranch"]) == ("main", False)
     assert (await api.video(server, created["id"]))["status"] == "COMPLETE"
+
+
+FIELDS = """
+query($id: ID!) {
+  video(id: $id) {
+    estimatedTimeRemaining
+    branches { id finalVideo { key } checkpoints { phase } }
+    last: checkpoints(branchName: "main", phase: 4) { id
+      music: artifacts(type: MUSIC) { key type contentType }
+      final: artifact(key: "final") { key type }
+      missing: artifact(key: "beat_0") { key }
+    }
+    none: checkpoints(branchName: "nope") { id }
+  }
+}
+"""
+NODE = """query($id: ID!) { node(id: $id) { id __typename
+  ... on Checkpoint { phase } ... on Artifact { key } ... on Branch { name } } }"""
+
+
+async def test_filters_and_nodes_of_a_finished_video(server: Server) -> None:
+    created = await api.create_video(server, autoContinue=True)
+    await server.settle()
+
+    video = (await server.gql(FIELDS, {"id": created["id"]}))["video"]
+
+    assert video["estimatedTimeRemaining"] is None
+    [main] = video["branches"]
+    assert main["finalVideo"] == {"key": "final"}
+    assert [c["phase"] for c in main["checkpoints"]] == [1, 2, 3, 4]
+    [last] = video["last"]
+    assert last["music"] == [{"key": "music", "type": "MUSIC", "contentType": "audio/mp4"}]
+    assert last["final"] == {"key": "final", "type": "FINAL_VIDEO"}
+    assert last["missing"] is None and video["none"] == []
+    artifact_id = (await api.video(server, created["id"]))["finalVideo"]["id"]
+    for node_id, typename, field in [
+        (last["id"], "Checkpoint", ("phase", 4)),
+        (artifact_id, "Artifact", ("key", "final")),
+        (main["id"], "Branch", ("name", "main")),
+    ]:
+        node = (await server.gql(NODE, {"id": node_id}))["node"]
+        assert (node["id"], node["__typename"], node[field[0]]) == (node_id, typename, field[1])
