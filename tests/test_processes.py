@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -30,6 +31,22 @@ AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
 class Deployment:
     url: str
     http: httpx.AsyncClient
+    env: dict[str, str]
+    processes: list[asyncio.subprocess.Process]
+
+    async def start_worker(self) -> asyncio.subprocess.Process:
+        # Its own process group: taskiq's worker runs its jobs in child processes.
+        worker = await asyncio.create_subprocess_exec(
+            *AIVIDEO, "worker", "--workers", "1", env=self.env, start_new_session=True
+        )
+        self.processes.append(worker)
+        return worker
+
+    async def crash(self, worker: asyncio.subprocess.Process) -> None:
+        """SIGKILL the worker and its children, as a machine failure would."""
+        os.killpg(worker.pid, signal.SIGKILL)
+        await worker.wait()
+        self.processes.remove(worker)
 
     @property
     def ws_url(self) -> str:
@@ -63,22 +80,24 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
             "AIVIDEO_REDIS_PREFIX": prefix,
             "PYTHONUNBUFFERED": "1",
             "AIVIDEO_DATA_DIR": str(tmp_path_factory.mktemp("deployment")),
+            "AIVIDEO_RUN_HEARTBEAT_SECONDS": "0.5",
         }
         port = free_port()
-        processes = [
-            await asyncio.create_subprocess_exec(*AIVIDEO, "serve", "--port", str(port), env=env),
-            await asyncio.create_subprocess_exec(*AIVIDEO, "worker", "--workers", "1", env=env),
-        ]
+        api_process = await asyncio.create_subprocess_exec(
+            *AIVIDEO, "serve", "--port", str(port), env=env
+        )
         url = f"http://127.0.0.1:{port}"
-        try:
-            async with httpx.AsyncClient(base_url=url, timeout=120) as http:
-                await _wait_healthy(http, processes)
-                yield Deployment(url=url, http=http)
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                await asyncio.wait_for(process.wait(), 30)
+        async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+            running = Deployment(url=url, http=http, env=env, processes=[api_process])
+            try:
+                await running.start_worker()
+                await _wait_healthy(http, running.processes)
+                yield running
+            finally:
+                for process in running.processes:
+                    process.terminate()
+                for process in running.processes:
+                    await asyncio.wait_for(process.wait(), 30)
             keys = [key async for key in client.scan_iter(f"{prefix}*")]
             if keys:
                 await client.delete(*keys)
@@ -186,3 +205,30 @@ def test_worker_refuses_to_start_without_redis(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "needs REDIS_URL" in result.stderr
+
+
+async def test_a_dead_workers_phase_is_taken_over(deployment: Deployment) -> None:
+    # given a YOLO video whose worker dies in the middle of phase 3
+    created = (
+        await deployment.gql(
+            api.CREATE_VIDEO,
+            {"input": {"prompt": api.PROMPT, "durationSeconds": 30, "autoContinue": True}},
+        )
+    )["createVideo"]
+    [worker] = deployment.processes[1:]
+    async with Subscription(deployment.ws_url, TRANSPORT_WS, STATUS, {"id": created["id"]}) as sub:
+        while True:
+            event = (await sub.next(seconds=120))["data"]["videoStatus"]
+            if event["status"] == "GENERATING_CHUNKS" and event["progress"] > 40:
+                break
+        await deployment.crash(worker)
+
+        # when another worker comes up
+        await deployment.start_worker()
+        await wait_for_status(sub, "COMPLETE")
+
+    # then it took the phase over and finished it, each phase once
+    video = (await deployment.gql(api.VIDEO, {"id": created["id"]}))["video"]
+    assert [(c["phase"], c["branchName"]) for c in video["checkpoints"]] == [
+        (phase, "main") for phase in (1, 2, 3, 4)
+    ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -29,6 +32,8 @@ from aivideo.models import (
     Video,
 )
 from aivideo.models.columns import utcnow
+
+log = logging.getLogger(__name__)
 
 
 async def queue_run(
@@ -62,19 +67,31 @@ async def _locked_run(session: AsyncSession, run_id: str) -> tuple[Video, Run, B
     return video, run, branch
 
 
-async def start_run(session: AsyncSession, *, run_id: str) -> RunWork | None:
-    """Mark the run RUNNING and say what it works on; None when it is no longer wanted."""
+async def start_run(
+    session: AsyncSession, *, run_id: str, stale_after: timedelta
+) -> RunWork | None:
+    """Take the run and say what it works on; None when it is not this delivery's to do.
+
+    A QUEUED run is taken; so is a RUNNING one whose heartbeat stopped `stale_after` ago
+    (its worker died and the job came again). Each taking is a new `attempt`, and only the
+    newest attempt may report progress or store results.
+    """
     video, run, branch = await _locked_run(session, run_id)
-    if run.status != RunStatus.QUEUED.value:
-        return None  # cancelled, or already taken by another delivery of the job
-    run.status, run.started_at = RunStatus.RUNNING.value, utcnow()
+    now = utcnow()
+    stale = run.heartbeat_at is None or run.heartbeat_at < now - stale_after
+    if run.status == RunStatus.RUNNING.value and stale:
+        log.warning("run %s (attempt %d) stopped beating; taking it over", run.id, run.attempt)
+    elif run.status != RunStatus.QUEUED.value:
+        return None  # finished, cancelled, or alive in another worker
+    run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING.value, now, now
+    run.attempt += 1
     await set_branch_state(
         session,
         video=video,
         branch=branch,
         status=BranchStatus.RUNNING,
         phase=run.phase,
-        fraction=0.0,
+        fraction=run.progress,
     )
     inputs = list(
         await session.scalars(select(Artifact).where(col(Artifact.id).in_(run.input_ids)))
@@ -87,6 +104,7 @@ async def start_run(session: AsyncSession, *, run_id: str) -> RunWork | None:
     )
     return RunWork(
         run_id=run.id,
+        attempt=run.attempt,
         video_id=video.id,
         phase=run.phase,
         prompt=video.prompt,
@@ -97,12 +115,49 @@ async def start_run(session: AsyncSession, *, run_id: str) -> RunWork | None:
     )
 
 
-async def report_progress(session: AsyncSession, *, run_id: str, fraction: float) -> bool:
-    """Record progress within the phase; False when the run was cancelled meanwhile."""
-    video, run, branch = await _locked_run(session, run_id)
-    if run.status != RunStatus.RUNNING.value:
+async def _owned_run(session: AsyncSession, work: RunWork) -> tuple[Video, Run, Branch] | None:
+    """The locked run, if it is still RUNNING under this attempt (not cancelled or taken over)."""
+    video, run, branch = await _locked_run(session, work.run_id)
+    if run.status != RunStatus.RUNNING.value or run.attempt != work.attempt:
+        return None
+    return video, run, branch
+
+
+async def beat(session: AsyncSession, *, work: RunWork) -> bool:
+    """Record that the attempt is alive; False when it no longer owns the run."""
+    alive = await session.execute(
+        update(Run)
+        .where(
+            col(Run.id) == work.run_id,
+            col(Run.attempt) == work.attempt,
+            col(Run.status) == RunStatus.RUNNING,
+        )
+        .values(heartbeat_at=utcnow())
+        .returning(col(Run.id))
+    )
+    return alive.first() is not None
+
+
+async def stale_run_ids(session: AsyncSession, *, stale_after: timedelta) -> list[str]:
+    """RUNNING runs whose worker has not beaten for `stale_after`: presumably dead."""
+    limit = utcnow() - stale_after
+    return list(
+        await session.scalars(
+            select(col(Run.id)).where(
+                col(Run.status) == RunStatus.RUNNING,
+                or_(col(Run.heartbeat_at).is_(None), col(Run.heartbeat_at) < limit),
+            )
+        )
+    )
+
+
+async def report_progress(session: AsyncSession, *, work: RunWork, fraction: float) -> bool:
+    """Record progress within the phase; False when the attempt lost the run meanwhile."""
+    owned = await _owned_run(session, work)
+    if owned is None:
         return False
-    run.progress = fraction
+    video, run, branch = owned
+    run.progress, run.heartbeat_at = fraction, utcnow()
     await set_branch_state(
         session,
         video=video,
@@ -115,12 +170,13 @@ async def report_progress(session: AsyncSession, *, run_id: str, fraction: float
 
 
 async def complete_run(
-    session: AsyncSession, *, run_id: str, outputs: list[NewArtifact]
+    session: AsyncSession, *, work: RunWork, outputs: list[NewArtifact]
 ) -> Checkpoint | None:
     """Store the phase's checkpoint and artifacts; with autoContinue, queue the next phase."""
-    video, run, branch = await _locked_run(session, run_id)
-    if run.status != RunStatus.RUNNING.value:
-        return None  # cancelled while it ran: the work is dropped, nothing is half-stored
+    owned = await _owned_run(session, work)
+    if owned is None:
+        return None  # cancelled or taken over while it ran: dropped, nothing half-stored
+    video, run, branch = owned
     checkpoint = await add_checkpoint(
         session,
         video_id=video.id,
@@ -154,11 +210,12 @@ async def complete_run(
     return checkpoint
 
 
-async def fail_run(session: AsyncSession, *, run_id: str, error: str) -> None:
+async def fail_run(session: AsyncSession, *, work: RunWork, error: str) -> None:
     """The branch goes FAILED with a readable error; what is stored stays."""
-    video, run, branch = await _locked_run(session, run_id)
-    if run.status not in (RunStatus.QUEUED.value, RunStatus.RUNNING.value):
+    owned = await _owned_run(session, work)
+    if owned is None:
         return
+    video, run, branch = owned
     run.status, run.error, run.finished_at = RunStatus.FAILED.value, error, utcnow()
     await set_branch_state(
         session,

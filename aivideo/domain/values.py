@@ -55,6 +55,7 @@ class RunWork:
     """A phase run as the pipeline sees it once started."""
 
     run_id: str
+    attempt: int
     video_id: str
     phase: int
     prompt: str

@@ -138,6 +138,10 @@ class Run(SQLModel, table=True):
     created_at: datetime = _created()
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Which delivery of the job owns the run, and when it last showed signs of life: a
+    # worker that dies stops beating, and another delivery takes the run over.
+    attempt: int = 0
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ProviderCall(SQLModel, table=True):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from taskiq import TaskiqEvents, TaskiqState
 
 from aivideo.domain import edits, runs
 from aivideo.domain.tree import latest_artifacts, spec_of
-from aivideo.domain.values import ArtifactRef
+from aivideo.domain.values import ArtifactRef, RunWork
 from aivideo.errors import AivideoError, NotFound
 from aivideo.models import Artifact, ArtifactType, Checkpoint, Phase
 from aivideo.pipeline.broker import broker
@@ -34,7 +38,23 @@ async def start_worker_runtime(state: TaskiqState) -> None:
     # In a worker process the runtime is built here; in the API process it already exists.
     from aivideo.bootstrap import ensure_runtime
 
-    await ensure_runtime()
+    rt = await ensure_runtime()
+    if rt.settings.redis_url:
+        state.sweeper = asyncio.create_task(sweep_forever(rt))
+
+
+@broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
+async def stop_worker_sweeper(state: TaskiqState) -> None:
+    sweeper = getattr(state, "sweeper", None)
+    if sweeper is not None:
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
+
+
+def stale_after(rt: Runtime) -> timedelta:
+    # Three missed beats: one late beat is not a death.
+    return timedelta(seconds=3 * rt.settings.run_heartbeat_seconds)
 
 
 @broker.task(task_name="aivideo.run_phase")
@@ -43,38 +63,70 @@ async def run_phase(run_id: str) -> None:
     rt = current_runtime()
     try:
         async with rt.transaction() as session:
-            work = await runs.start_run(session, run_id=run_id)
+            work = await runs.start_run(session, run_id=run_id, stale_after=stale_after(rt))
     except NotFound:
         work = None  # the video was deleted before the job started
     if work is None:
         return
+    heart = asyncio.create_task(_beat(rt, work))
+    try:
+        await _execute(rt, work)
+    finally:
+        heart.cancel()
+        with suppress(asyncio.CancelledError):
+            await heart
 
+
+async def _execute(rt: Runtime, work: RunWork) -> None:
     async def progress(fraction: float) -> None:
         async with rt.transaction() as session:
-            if not await runs.report_progress(session, run_id=run_id, fraction=fraction):
-                raise RunCancelled(run_id)
+            if not await runs.report_progress(session, work=work, fraction=fraction):
+                raise RunCancelled(work.run_id)
 
     try:
         outputs = await PHASES[work.phase](rt, work, progress)
         async with rt.transaction() as session:
-            await runs.complete_run(session, run_id=run_id, outputs=outputs)
+            await runs.complete_run(session, work=work, outputs=outputs)
     except RunCancelled:
-        log.info("run %s was cancelled while running", run_id)
+        log.info("run %s was cancelled or taken over while running", work.run_id)
     except NotFound:
-        log.info("run %s vanished with its video", run_id)
+        log.info("run %s vanished with its video", work.run_id)
     except Exception as exc:
-        await _fail(rt, run_id, work.phase, exc)
+        await _fail(rt, work, exc)
 
 
-async def _fail(rt: Runtime, run_id: str, phase: int, exc: Exception) -> None:
-    name = Phase.of(phase).value
+async def _beat(rt: Runtime, work: RunWork) -> None:
+    """Show the run is alive until it ends (or another attempt owns it)."""
+    while True:
+        await asyncio.sleep(rt.settings.run_heartbeat_seconds)
+        async with rt.transaction() as session:
+            if not await runs.beat(session, work=work):
+                return
+
+
+async def sweep_forever(rt: Runtime) -> None:
+    """Queue again the runs whose worker died, so that a live worker takes them over."""
+    while True:
+        await asyncio.sleep(rt.settings.run_heartbeat_seconds)
+        try:
+            async with rt.sessions() as session:
+                stale = await runs.stale_run_ids(session, stale_after=stale_after(rt))
+            for run_id in stale:
+                log.warning("run %s stopped beating; queueing it again", run_id)
+                await rt.enqueue_run(run_id)
+        except (OSError, SQLAlchemyError) as exc:  # a passing outage: try on the next round
+            log.warning("could not sweep for stale runs: %s", exc)
+
+
+async def _fail(rt: Runtime, work: RunWork, exc: Exception) -> None:
+    name = Phase.of(work.phase).value
     if isinstance(exc, ProviderError | AivideoError):
-        message = f"phase {phase} ({name}) failed: {exc}"
+        message = f"phase {work.phase} ({name}) failed: {exc}"
     else:
-        log.error("run %s failed", run_id, exc_info=exc)
-        message = f"phase {phase} ({name}) failed with an internal error; continue retries it"
+        log.error("run %s failed", work.run_id, exc_info=exc)
+        message = f"phase {work.phase} ({name}) failed with an internal error; continue retries it"
     async with rt.transaction() as session:
-        await runs.fail_run(session, run_id=run_id, error=message)
+        await runs.fail_run(session, work=work, error=message)
 
 
 @dataclass(frozen=True)
