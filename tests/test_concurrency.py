@@ -53,3 +53,20 @@ async def test_query_limits_reject_before_running(server: Server) -> None:
     aliases = "{ " + " ".join(f"a{i}: videos {{ totalCount }}" for i in range(40)) + " }"
     error = await server.gql_error(aliases)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_concurrent_spec_edits_each_build_on_the_last(server: Server) -> None:
+    video = await api.paused_video(server)
+    phase1 = api.newest(video["checkpoints"], phase=1)
+    style = api.artifact(phase1, "spec")["data"]["style"]
+
+    await asyncio.gather(
+        server.gql(api.EDIT_SPEC, {"id": phase1["id"], "patch": {"title": "New title"}}),
+        server.gql(api.EDIT_SPEC, {"id": phase1["id"], "patch": {"style": {**style, "mood": "x"}}}),
+    )
+
+    latest = api.artifact(
+        api.newest((await api.video(server, video["id"]))["checkpoints"], phase=1), "spec"
+    )
+    assert latest["version"] == 3
+    assert latest["data"]["title"] == "New title" and latest["data"]["style"]["mood"] == "x"

@@ -121,6 +121,10 @@ async def edit_spec(
     session: AsyncSession, *, owner: str, checkpoint_id: str, patch: Any, description: str | None
 ) -> Artifact:
     """editSpec: the patched spec, validated, as the spec's next version."""
+    # Lock first: the patch applies to the latest spec, so two edits cannot lose one.
+    await lock_video_of(
+        session, model=Checkpoint, row_id=checkpoint_id, owner=owner, kind="checkpoint"
+    )
     target = await find_edit_target(
         session, owner=owner, checkpoint_id=checkpoint_id, edit="editSpec"
     )
