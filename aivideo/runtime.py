@@ -51,10 +51,19 @@ class Runtime:
         await self.apply(effects)
 
     async def apply(self, effects: Effects) -> None:
+        # What is committed stands: a failure here is logged, never turned into an error.
+        # Subscribers recover missed events by replaying with `after`; a run whose job was
+        # not queued is queued again by the workers' sweep.
         for channel, event in effects.events:
-            await self.events.publish(channel, event)
+            try:
+                await self.events.publish(channel, event)
+            except (OSError, ConnectionError, TimeoutError) as exc:
+                log.warning("event on %s not published: %s", channel, exc)
         for run_id in effects.run_ids:
-            await self.enqueue_run(run_id)
+            try:
+                await self.enqueue_run(run_id)
+            except (OSError, ConnectionError, TimeoutError) as exc:
+                log.error("run %s not queued (the sweep will queue it): %s", run_id, exc)
         if effects.orphan_candidates:
             await self._drop_unreferenced(effects.orphan_candidates)
 

@@ -232,3 +232,25 @@ async def test_a_dead_workers_phase_is_taken_over(deployment: Deployment) -> Non
     assert [(c["phase"], c["branchName"]) for c in video["checkpoints"]] == [
         (phase, "main") for phase in (1, 2, 3, 4)
     ]
+
+
+async def test_a_job_lost_from_the_queue_is_sent_again(deployment: Deployment) -> None:
+    # given a video whose phase-1 job was lost (queued while no worker ran, then the
+    # stream was wiped, as a Redis without persistence loses it on restart)
+    for worker in deployment.processes[1:]:
+        await deployment.crash(worker)
+    created = (
+        await deployment.gql(
+            api.CREATE_VIDEO, {"input": {"prompt": api.PROMPT, "durationSeconds": 10}}
+        )
+    )["createVideo"]
+    client = redis.Redis.from_url(REDIS_URL)
+    assert await client.delete(f"{deployment.env['AIVIDEO_REDIS_PREFIX']}jobs") == 1
+    await client.aclose()
+
+    async with Subscription(deployment.ws_url, TRANSPORT_WS, STATUS, {"id": created["id"]}) as sub:
+        # when a worker runs again
+        await deployment.start_worker()
+
+        # then its sweep sends the run again and phase 1 completes
+        await wait_for_status(sub, "PAUSED_AT_PHASE1")

@@ -49,6 +49,7 @@ async def queue_run(
         parent_checkpoint_id=parent.id if parent else None,
         status=RunStatus.QUEUED.value,
         input_ids=[a.id for a in inputs],
+        heartbeat_at=utcnow(),  # while QUEUED: when it was last sent to the job queue
     )
     session.add(run)
     await set_branch_state(
@@ -138,17 +139,29 @@ async def beat(session: AsyncSession, *, work: RunWork) -> bool:
     return alive.first() is not None
 
 
-async def stale_run_ids(session: AsyncSession, *, stale_after: timedelta) -> list[str]:
-    """RUNNING runs whose worker has not beaten for `stale_after`: presumably dead."""
-    limit = utcnow() - stale_after
-    return list(
+async def runs_to_requeue(
+    session: AsyncSession, *, stale_after: timedelta, queued_after: timedelta
+) -> list[str]:
+    """Runs whose job is presumably lost: RUNNING without a beat for `stale_after` (the
+    worker died), or QUEUED and not sent to the queue for `queued_after` (sending failed).
+    The QUEUED ones are marked sent now, so each is sent again at most that often."""
+    now = utcnow()
+    silent = or_(col(Run.heartbeat_at).is_(None), col(Run.heartbeat_at) < now - stale_after)
+    unsent = col(Run.heartbeat_at) < now - queued_after
+    rows = list(
         await session.scalars(
-            select(col(Run.id)).where(
-                col(Run.status) == RunStatus.RUNNING,
-                or_(col(Run.heartbeat_at).is_(None), col(Run.heartbeat_at) < limit),
+            select(Run).where(
+                or_(
+                    (col(Run.status) == RunStatus.RUNNING) & silent,
+                    (col(Run.status) == RunStatus.QUEUED) & unsent,
+                )
             )
         )
     )
+    for run in rows:
+        if run.status == RunStatus.QUEUED.value:
+            run.heartbeat_at = now
+    return [run.id for run in rows]
 
 
 async def report_progress(session: AsyncSession, *, work: RunWork, fraction: float) -> bool:

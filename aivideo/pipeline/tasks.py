@@ -109,10 +109,12 @@ async def sweep_forever(rt: Runtime) -> None:
     while True:
         await asyncio.sleep(rt.settings.run_heartbeat_seconds)
         try:
-            async with rt.sessions() as session:
-                stale = await runs.stale_run_ids(session, stale_after=stale_after(rt))
-            for run_id in stale:
-                log.warning("run %s stopped beating; queueing it again", run_id)
+            async with rt.transaction() as session:
+                lost = await runs.runs_to_requeue(
+                    session, stale_after=stale_after(rt), queued_after=10 * stale_after(rt)
+                )
+            for run_id in lost:
+                log.warning("run %s looks lost; queueing it again", run_id)
                 await rt.enqueue_run(run_id)
         except (OSError, SQLAlchemyError) as exc:  # a passing outage: try on the next round
             log.warning("could not sweep for stale runs: %s", exc)
