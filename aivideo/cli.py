@@ -41,9 +41,10 @@ def _migrate(_: argparse.Namespace) -> None:
     print("aivideo: database is at the newest migration")
 
 
-def _create_api_key(args: argparse.Namespace) -> None:
+def _api_key_command(args: argparse.Namespace) -> None:
+    """create-api-key / revoke-api-key, on the configured database."""
     from aivideo.db import create_engine, create_sessionmaker
-    from aivideo.domain.api_keys import create_api_key
+    from aivideo.domain.api_keys import create_api_key, revoke_api_key
     from aivideo.errors import AivideoError
     from aivideo.migrate import migrate
 
@@ -54,17 +55,23 @@ def _create_api_key(args: argparse.Namespace) -> None:
             await migrate(engine)
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
+                if args.command == "revoke-api-key":
+                    owner = await revoke_api_key(session, key=args.key)
+                    return f"aivideo: revoked a key of owner {owner!r}"
                 _, key = await create_api_key(session, owner=args.owner)
+                return key
         finally:
             await engine.dispose()
-        return key
 
     try:
-        key = asyncio.run(run())
+        print(asyncio.run(run()))
     except AivideoError as exc:
         sys.exit(f"aivideo: {exc}")
-    print(key)
-    print(f"aivideo: API key for owner {args.owner!r}; it is shown only this once", file=sys.stderr)
+    if args.command == "create-api-key":
+        print(
+            f"aivideo: API key for owner {args.owner!r}; it is shown only this once",
+            file=sys.stderr,
+        )
 
 
 def _export_schema(args: argparse.Namespace) -> None:
@@ -96,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
     key = commands.add_parser("create-api-key", help="print a new API key for an owner")
     key.add_argument("--owner", required=True, help="the owner the key acts as")
-    key.set_defaults(run=_create_api_key)
+    key.set_defaults(run=_api_key_command)
+    revoke = commands.add_parser("revoke-api-key", help="revoke an API key")
+    revoke.add_argument("key", help="the key to revoke")
+    revoke.set_defaults(run=_api_key_command)
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default="schema.graphql")
     export.set_defaults(run=_export_schema)

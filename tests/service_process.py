@@ -116,3 +116,17 @@ async def serving(data_dir: Path, *args: str, kill: bool = False, **env: str) ->
         else:
             process.terminate()
         await asyncio.wait_for(process.wait(), 30)
+
+
+async def revoke_key(data_dir: Path, key: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *AIVIDEO,
+        "revoke-api-key",
+        key,
+        env=process_env(data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err
+    return out.decode().strip()

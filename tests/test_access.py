@@ -18,7 +18,7 @@ import pytest
 import websockets
 
 from tests import api
-from tests.service_process import STATUS_QUERY, Client, create_key, serving
+from tests.service_process import STATUS_QUERY, Client, create_key, revoke_key, serving
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS, Subscription
 
 VIDEO_COUNT = "{ videos { totalCount } }"
@@ -188,3 +188,16 @@ async def test_a_key_is_required_without_any_key_when(
 async def test_a_loopback_server_without_keys_is_open_as_local(tmp_path: Path) -> None:
     async with serving(tmp_path) as url, httpx.AsyncClient(base_url=url) as http:
         assert (await Client(url, http, None).gql(VIDEO_COUNT))["videos"]["totalCount"] == 0
+
+
+async def test_a_revoked_key_stops_working(keyed: KeyedServer) -> None:
+    carol = Client(keyed.alice.url, keyed.alice.http, await create_key(keyed.data_dir, "carol"))
+    assert (await carol.gql(VIDEO_COUNT))["videos"]["totalCount"] == 0
+
+    assert (
+        await revoke_key(keyed.data_dir, str(carol.key))
+        == "aivideo: revoked a key of owner 'carol'"
+    )
+
+    assert await carol.error_code(VIDEO_COUNT) == "UNAUTHENTICATED"
+    await keyed.alice.gql(VIDEO_COUNT)  # other keys are untouched

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aivideo import ids
-from aivideo.errors import BadUserInput
+from aivideo.errors import BadUserInput, NotFound
 from aivideo.models import ApiKey
+from aivideo.models.columns import utcnow
 
 KEY_PREFIX = "aiv_"
 
@@ -43,3 +44,16 @@ async def owner_of_key(session: AsyncSession, key: str) -> str | None:
 
 async def any_key_exists(session: AsyncSession) -> bool:
     return await session.scalar(select(col(ApiKey.id)).limit(1)) is not None
+
+
+async def revoke_api_key(session: AsyncSession, *, key: str) -> str:
+    """Revoke a key (from then on it authenticates no one); the owner it belonged to."""
+    row = await session.scalar(
+        select(ApiKey).where(
+            col(ApiKey.key_hash) == hash_key(key), col(ApiKey.revoked_at).is_(None)
+        )
+    )
+    if row is None:
+        raise NotFound("no live API key matches")
+    row.revoked_at = utcnow()
+    return row.owner

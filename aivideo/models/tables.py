@@ -38,6 +38,8 @@ class Video(SQLModel, table=True):
     prompt: str = Field(max_length=1000)
     duration_seconds: int
     auto_continue: bool = False
+    # Mirrors of the most recently active branch (rule 11), kept on the row so that
+    # `videos(status:)` filters and pages in SQL; only domain.progress writes them.
     status: str = Field(max_length=32, index=True)
     progress: float = 0.0
     current_phase: int | None = None
