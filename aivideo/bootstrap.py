@@ -6,6 +6,7 @@ from aivideo.db import create_engine, create_sessionmaker
 from aivideo.media_tokens import load_secret
 from aivideo.migrate import migrate
 from aivideo.providers.local import LocalProvider
+from aivideo.rate_limits import GenerationLimiter
 from aivideo.runtime import Runtime, current_runtime, set_runtime
 from aivideo.settings import Settings, settings
 from aivideo.storage.local import LocalStorage
@@ -43,6 +44,7 @@ async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> R
         events=events,
         enqueue_run=enqueue_run,
         secret=load_secret(config.secret_key, config.data_dir),
+        limiter=GenerationLimiter(config),
     )
     set_runtime(runtime)
     return runtime

@@ -15,6 +15,7 @@ from aivideo.db import SessionMaker
 from aivideo.domain.effects import Effects, take_effects
 from aivideo.models import Artifact
 from aivideo.providers.base import Provider
+from aivideo.rate_limits import GenerationLimiter
 from aivideo.settings import Settings
 from aivideo.storage.base import Storage
 from aivideo.subscriptions.broker_base import EventBroker
@@ -36,6 +37,7 @@ class Runtime:
     events: EventBroker
     enqueue_run: EnqueueRun
     secret: bytes  # signs media URLs
+    limiter: GenerationLimiter
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     secret_key: str = ""  # signs media URLs; default: a random one kept in the data directory
     provider: Literal["local"] = "local"
     regenerate_timeout_seconds: float = 300.0
-    run_heartbeat_seconds: float = 10.0  # a run silent for 3 beats is taken over
+    run_heartbeat_seconds: float = 10.0
+    # Requests that generate (create, continue, regenerate) per owner; "" for no limit.
+    rate_limit: str = "120/minute"  # a run silent for 3 beats is taken over
     query_max_depth: int = 12
     query_max_aliases: int = 30
     query_max_tokens: int = 4000

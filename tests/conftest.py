@@ -148,11 +148,11 @@ async def server(
 ) -> AsyncIterator[Server]:
     data_dir: Path = tmp_path_factory.mktemp(f"aivideo-{request.param}")
     if request.param == "sqlite":
-        config = Settings(data_dir=data_dir, database_url="", redis_url="")
+        config = Settings(data_dir=data_dir, database_url="", redis_url="", rate_limit="")
         async for running in _start_server(config, "sqlite"):
             yield running
         return
     async with postgres_database() as database_url:
-        config = Settings(data_dir=data_dir, database_url=database_url, redis_url="")
+        config = Settings(data_dir=data_dir, database_url=database_url, redis_url="", rate_limit="")
         async for running in _start_server(config, "postgres"):
             yield running

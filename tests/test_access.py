@@ -201,3 +201,26 @@ async def test_a_revoked_key_stops_working(keyed: KeyedServer) -> None:
 
     assert await carol.error_code(VIDEO_COUNT) == "UNAUTHENTICATED"
     await keyed.alice.gql(VIDEO_COUNT)  # other keys are untouched
+
+
+async def test_generation_requests_are_limited_per_owner(tmp_path: Path) -> None:
+    # given a server allowing each owner two generation requests a minute
+    alice_key, bob_key = await create_key(tmp_path, "alice"), await create_key(tmp_path, "bob")
+    create = {"input": {"prompt": api.PROMPT, "durationSeconds": 10}}
+    async with (
+        serving(tmp_path, AIVIDEO_RATE_LIMIT="2/minute") as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        alice, bob = Client(url, http, alice_key), Client(url, http, bob_key)
+        for _ in range(2):
+            await alice.gql(api.CREATE_VIDEO, create)
+
+        # when alice asks a third time
+        body = await alice.raw(api.CREATE_VIDEO, create)
+
+        # then she is told to wait, nothing was made, and bob is not affected
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert "the limit is 2 per 1 minute per owner; try again in" in error["message"]
+        assert (await alice.gql(VIDEO_COUNT))["videos"]["totalCount"] == 2
+        await bob.gql(api.CREATE_VIDEO, create)

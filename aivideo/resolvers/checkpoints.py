@@ -85,6 +85,7 @@ async def regenerate(
     from aivideo.pipeline.tasks import regenerate_beat, regenerate_chunk
 
     rt, owner = info.context.runtime, info.context.owner
+    await rt.limiter.spend(owner)
     async with rt.sessions() as session:
         await edits.find_edit_target(
             session, owner=owner, checkpoint_id=checkpoint_id, edit=edit, index=index
@@ -112,6 +113,7 @@ async def create_branch(info: Info, checkpoint_id: str, name: str | None) -> mod
 async def continue_checkpoint(
     info: Info, checkpoint_id: str, branch_name: str | None
 ) -> continuation.ContinueOutcome:
+    await info.context.runtime.limiter.spend(info.context.owner)
     async with info.context.runtime.transaction() as session:
         return await continuation.continue_checkpoint(
             session, owner=info.context.owner, checkpoint_id=checkpoint_id, branch_name=branch_name

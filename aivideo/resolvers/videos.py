@@ -66,6 +66,7 @@ async def list_videos(
 async def create_video(
     info: Info, *, prompt: str, title: str | None, duration_seconds: int, auto_continue: bool
 ) -> models.Video:
+    await info.context.runtime.limiter.spend(info.context.owner)
     async with info.context.runtime.transaction() as session:
         return await videos.create_video(
             session,
