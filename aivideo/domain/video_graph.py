@@ -56,9 +56,6 @@ class VideoGraph:
     def children(self, checkpoint_id: str) -> list[Checkpoint]:
         return list(self._children[checkpoint_id])
 
-    def all_artifacts(self, checkpoint_id: str) -> list[Artifact]:
-        return self._artifacts_of[checkpoint_id]
-
     def latest(self, checkpoint_id: str) -> list[Artifact]:
         return latest_by_key(self._artifacts_of[checkpoint_id])
 
