@@ -17,7 +17,9 @@ from tests.test_cli import free_port
 
 AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
 STATUS_QUERY = """query($id: ID!) {
-  video(id: $id) { status checkpoints { id phase branchName artifacts { key url sha256 } } }
+  video(id: $id) {
+    status progress checkpoints { id phase branchName artifacts { key url sha256 } }
+  }
 }"""
 
 
@@ -53,10 +55,13 @@ class Client:
         [error] = body["errors"]
         return str(error["extensions"]["code"])
 
-    async def wait_for(self, video_id: str, status: str) -> dict[str, Any]:
+    async def wait_for(
+        self, video_id: str, status: str, *, progress_above: float = -1.0
+    ) -> dict[str, Any]:
+        """Poll until the video shows `status` (and more than `progress_above` progress)."""
         for _ in range(600):
             video = (await self.gql(STATUS_QUERY, {"id": video_id}))["video"]
-            if video["status"] == status:
+            if video["status"] == status and video["progress"] > progress_above:
                 return video
             await asyncio.sleep(0.05)
         raise AssertionError(f"video {video_id} never reached {status}")

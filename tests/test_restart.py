@@ -27,7 +27,8 @@ async def test_a_killed_server_resumes_the_interrupted_phase(tmp_path: Path) -> 
                 },
             )
         )["createVideo"]
-        await client.wait_for(created["id"], "GENERATING_CHUNKS")
+        # past 40 %: phase 3 is running and has made a clip, not merely queued
+        await client.wait_for(created["id"], "GENERATING_CHUNKS", progress_above=40)
     with sqlite3.connect(tmp_path / "aivideo.db") as db:
         stranded = db.execute(
             "SELECT phase, status FROM runs WHERE status != 'SUCCEEDED'"
