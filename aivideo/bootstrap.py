@@ -9,10 +9,23 @@ from aivideo.providers.local import LocalProvider
 from aivideo.rate_limits import GenerationLimiter
 from aivideo.runtime import Runtime, current_runtime, set_runtime
 from aivideo.settings import Settings, settings
+from aivideo.storage.base import Storage
 from aivideo.storage.local import LocalStorage
 from aivideo.subscriptions.broker_base import EventBroker
 from aivideo.subscriptions.memory_broker import InMemoryBroker
 from aivideo.subscriptions.redis_broker import RedisBroker
+
+
+def build_storage(config: Settings) -> Storage:
+    if config.s3_bucket:
+        from aivideo.storage.s3 import S3Storage  # boto3 loads only when it is used
+
+        return S3Storage(
+            bucket=config.s3_bucket,
+            endpoint_url=config.s3_endpoint_url or None,
+            public_endpoint_url=config.s3_public_endpoint_url or None,
+        )
+    return LocalStorage(config.media_dir)
 
 
 def build_event_broker(config: Settings) -> EventBroker:
@@ -39,7 +52,7 @@ async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> R
         settings=config,
         engine=engine,
         sessions=create_sessionmaker(engine),
-        storage=LocalStorage(config.media_dir),
+        storage=build_storage(config),
         provider=LocalProvider(),
         events=events,
         enqueue_run=enqueue_run,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("/media/{name}", name="media")
-async def media(name: str, request: Request, token: str | None = None) -> FileResponse:
+async def media(name: str, request: Request, token: str | None = None) -> Response:
     """Serve a stored file to an owner with an artifact that uses it; to anyone else, 404."""
     runtime: Runtime = request.app.state.runtime
     sha256 = name.split(".", 1)[0]
@@ -30,7 +30,13 @@ async def media(name: str, request: Request, token: str | None = None) -> FileRe
                 .where(col(Artifact.sha256) == sha256, col(Video.owner) == owner)
                 .limit(1)
             )
-    path = runtime.storage.local_path(sha256) if content_type else None
+    if content_type is None:
+        raise HTTPException(status_code=404, detail="no such media file")
+    elsewhere = await runtime.storage.download_url(sha256, content_type=content_type)
+    if elsewhere is not None:
+        # The bucket serves the bytes (and ranges); the ownership check stays here.
+        return RedirectResponse(elsewhere, status_code=307)
+    path = runtime.storage.local_path(sha256)
     if path is None:
         raise HTTPException(status_code=404, detail="no such media file")
     # FileResponse answers Range requests (206) itself; files never change, so cache hard.

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("AIVIDEO_REDIS_URL", "REDIS_URL")
     )
     redis_prefix: str = "aivideo:"  # namespaces the job stream and event channels
+    # Media in an S3-compatible bucket instead of the data directory (credentials: the usual
+    # AWS_* variables); the public endpoint is the one browsers reach, if it differs.
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_public_endpoint_url: str = ""
     public_url: str = ""  # e.g. https://video.example.com; else taken from each request
     host: str = "127.0.0.1"
     port: int = 8000

@@ -41,3 +41,7 @@ class Storage(ABC):
     def local_path(self, sha256: str) -> Path | None:
         """A filesystem path to serve from, for backends that have one."""
         return None
+
+    async def download_url(self, sha256: str, *, content_type: str | None) -> str | None:
+        """A short-lived URL a browser can fetch the file from directly, where there is one."""
+        return None
