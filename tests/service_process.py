@@ -72,20 +72,28 @@ def process_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return {**env, "AIVIDEO_DATA_DIR": str(data_dir), **extra}
 
 
-async def create_key(data_dir: Path, owner: str) -> str:
+async def run_command(data_dir: Path, *args: str) -> tuple[str, str]:
+    """Run `aivideo ARGS` on the data directory; it must succeed. Its stdout and stderr."""
     process = await asyncio.create_subprocess_exec(
         *AIVIDEO,
-        "create-api-key",
-        "--owner",
-        owner,
+        *args,
         env=process_env(data_dir),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     assert process.returncode == 0, err
-    assert b"shown only this once" in err
-    return out.decode().strip()
+    return out.decode().strip(), err.decode()
+
+
+async def create_key(data_dir: Path, owner: str) -> str:
+    key, notice = await run_command(data_dir, "create-api-key", "--owner", owner)
+    assert "shown only this once" in notice
+    return key
+
+
+async def revoke_key(data_dir: Path, key: str) -> str:
+    return (await run_command(data_dir, "revoke-api-key", key))[0]
 
 
 @asynccontextmanager
@@ -114,6 +122,8 @@ async def serving(data_dir: Path, *args: str, kill: bool = False, **env: str) ->
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("aivideo serve did not start")
         yield url
     finally:
         if kill:
@@ -121,17 +131,3 @@ async def serving(data_dir: Path, *args: str, kill: bool = False, **env: str) ->
         else:
             process.terminate()
         await asyncio.wait_for(process.wait(), 30)
-
-
-async def revoke_key(data_dir: Path, key: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *AIVIDEO,
-        "revoke-api-key",
-        key,
-        env=process_env(data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err
-    return out.decode().strip()
