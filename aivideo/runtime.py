@@ -67,7 +67,10 @@ class Runtime:
             except (OSError, ConnectionError, TimeoutError) as exc:
                 log.error("run %s not queued (the sweep will queue it): %s", run_id, exc)
         if effects.orphan_candidates:
-            await self._drop_unreferenced(effects.orphan_candidates)
+            try:
+                await self._drop_unreferenced(effects.orphan_candidates)
+            except (OSError, ConnectionError, TimeoutError) as exc:
+                log.warning("unused files not removed (they stay until a later delete): %s", exc)
 
     async def _drop_unreferenced(self, shas: set[str]) -> None:
         async with self.sessions() as session:

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tests.api import CREATE_VIDEO
 from tests.test_cli import free_port
 
 AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
@@ -49,6 +50,11 @@ class Client:
         body = await self.raw(query, variables)
         assert not body.get("errors"), body["errors"]
         return body["data"]
+
+    async def create_video(self, prompt: str, **fields: Any) -> dict[str, Any]:
+        """createVideo of a 10-second video unless `fields` say otherwise."""
+        variables = {"input": {"prompt": prompt, "durationSeconds": 10, **fields}}
+        return (await self.gql(CREATE_VIDEO, variables))["createVideo"]
 
     async def error_code(self, query: str, variables: dict[str, Any] | None = None) -> str:
         body = await self.raw(query, variables)

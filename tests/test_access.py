@@ -74,17 +74,7 @@ async def test_a_key_is_required_once_one_exists(keyed: KeyedServer) -> None:
 
 async def test_another_owners_video_does_not_exist(keyed: KeyedServer) -> None:
     # given alice's video at phase 2
-    created = (
-        await keyed.alice.gql(
-            api.CREATE_VIDEO,
-            {
-                "input": {
-                    "prompt": "A violinist plays to an empty station at midnight.",
-                    "durationSeconds": 10,
-                }
-            },
-        )
-    )["createVideo"]
+    created = await keyed.alice.create_video("A violinist plays to an empty station at midnight.")
     paused = await keyed.alice.wait_for(created["id"], "PAUSED_AT_PHASE1")
     phase1 = paused["checkpoints"][0]
     await keyed.alice.gql(api.CONTINUE, {"id": phase1["id"]})
@@ -150,17 +140,7 @@ async def test_websockets_take_the_key_in_connection_init(
         Subscription(keyed.alice.ws_url, protocol, ALL_CHECKPOINTS, {}, alice_init) as alice,
         Subscription(keyed.bob.ws_url, protocol, ALL_CHECKPOINTS, {}, bob_init) as bob,
     ):
-        created = (
-            await keyed.alice.gql(
-                api.CREATE_VIDEO,
-                {
-                    "input": {
-                        "prompt": "A snail crosses a garden path before the rain.",
-                        "durationSeconds": 10,
-                    }
-                },
-            )
-        )["createVideo"]
+        created = await keyed.alice.create_video("A snail crosses a garden path before the rain.")
         event = (await alice.next())["data"]["checkpointCreated"]
         assert event == {"videoId": created["id"], "phase": 1}
         assert await bob.nothing_within(0.5)

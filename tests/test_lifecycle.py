@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests import api
 from tests.conftest import Server
 from tests.media_checks import probe
@@ -164,3 +166,21 @@ async def test_filters_and_nodes_of_a_finished_video(server: Server) -> None:
     ]:
         node = (await server.gql(NODE, {"id": node_id}))["node"]
         assert (node["id"], node["__typename"], node[field[0]]) == (node_id, typename, field[1])
+
+
+async def test_a_storage_outage_after_delete_does_not_fail_the_delete(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a video whose files cannot be removed right now
+    video = await api.paused_video(server, prompt="An origami heron folds itself at dusk.")
+    await api.continue_and_settle(server, api.newest(video["checkpoints"], phase=1)["id"])
+
+    async def unreachable(sha256: str) -> None:
+        raise OSError("storage is unreachable")
+
+    monkeypatch.setattr(server.runtime.storage, "delete", unreachable)
+
+    # when it is deleted, then the delete (already committed) is reported as done
+    assert (await server.gql(api.DELETE, {"id": video["id"]}))["deleteVideo"] is True
+    error = await server.gql_error(api.VIDEO, {"id": video["id"]})
+    assert error["extensions"]["code"] == "NOT_FOUND"

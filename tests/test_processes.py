@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -29,9 +28,9 @@ AIVIDEO = [sys.executable, "-m", "aivideo.cli"]
 
 
 @dataclass
-class Deployment:
-    url: str
-    http: httpx.AsyncClient
+class Deployment(Client):
+    """The API as an anonymous client sees it, plus the processes behind it."""
+
     env: dict[str, str]
     processes: list[asyncio.subprocess.Process]
 
@@ -48,16 +47,6 @@ class Deployment:
         os.killpg(worker.pid, signal.SIGKILL)
         await worker.wait()
         self.processes.remove(worker)
-
-    @property
-    def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://") + "/graphql"
-
-    async def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = await self.http.post("/graphql", json={"query": query, "variables": variables})
-        payload = body.json()
-        assert not payload.get("errors"), payload["errors"]
-        return payload["data"]
 
 
 async def _redis_or_skip(prefix: str) -> redis.Redis:
@@ -89,7 +78,7 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         )
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=120) as http:
-            running = Deployment(url=url, http=http, env=env, processes=[api_process])
+            running = Deployment(url=url, http=http, key=None, env=env, processes=[api_process])
             try:
                 await running.start_worker()
                 await _wait_healthy(http, running.processes)
@@ -132,12 +121,7 @@ async def wait_for_status(sub: Subscription, status: str) -> None:
 async def test_yolo_runs_on_the_worker_and_events_reach_the_api(deployment: Deployment) -> None:
     # given a websocket subscriber on the API, and a video whose jobs run in the worker
     async with Subscription(deployment.ws_url, TRANSPORT_WS, CREATED_ANY, {}) as sub:
-        created = (
-            await deployment.gql(
-                api.CREATE_VIDEO,
-                {"input": {"prompt": api.PROMPT, "durationSeconds": 10, "autoContinue": True}},
-            )
-        )["createVideo"]
+        created = await deployment.create_video(api.PROMPT, autoContinue=True)
         # when the worker runs all four phases
         events = []
         while len(events) < 4:
@@ -154,19 +138,10 @@ async def test_yolo_runs_on_the_worker_and_events_reach_the_api(deployment: Depl
 
 
 async def test_manual_steps_and_a_regeneration_through_the_worker(deployment: Deployment) -> None:
-    created = (
-        await deployment.gql(
-            api.CREATE_VIDEO,
-            {
-                "input": {
-                    "prompt": "Two kites argue above a windy hill until the string tangles.",
-                    "durationSeconds": 10,
-                }
-            },
-        )
-    )["createVideo"]
-    client = Client(deployment.url, deployment.http, None)
-    paused = await client.wait_for(created["id"], "PAUSED_AT_PHASE1")
+    created = await deployment.create_video(
+        "Two kites argue above a windy hill until the string tangles."
+    )
+    paused = await deployment.wait_for(created["id"], "PAUSED_AT_PHASE1")
     phase1 = api.newest(paused["checkpoints"], phase=1)
     async with Subscription(deployment.ws_url, TRANSPORT_WS, STATUS, {"id": created["id"]}) as sub:
         await deployment.gql(api.CONTINUE, {"id": phase1["id"]})
@@ -206,12 +181,7 @@ def test_worker_refuses_to_start_without_redis(tmp_path: Path) -> None:
 
 async def test_a_dead_workers_phase_is_taken_over(deployment: Deployment) -> None:
     # given a YOLO video whose worker dies in the middle of phase 3
-    created = (
-        await deployment.gql(
-            api.CREATE_VIDEO,
-            {"input": {"prompt": api.PROMPT, "durationSeconds": 30, "autoContinue": True}},
-        )
-    )["createVideo"]
+    created = await deployment.create_video(api.PROMPT, durationSeconds=30, autoContinue=True)
     [worker] = deployment.processes[1:]
     async with Subscription(deployment.ws_url, TRANSPORT_WS, STATUS, {"id": created["id"]}) as sub:
         while True:
@@ -236,11 +206,7 @@ async def test_a_job_lost_from_the_queue_is_sent_again(deployment: Deployment) -
     # stream was wiped, as a Redis without persistence loses it on restart)
     for worker in deployment.processes[1:]:
         await deployment.crash(worker)
-    created = (
-        await deployment.gql(
-            api.CREATE_VIDEO, {"input": {"prompt": api.PROMPT, "durationSeconds": 10}}
-        )
-    )["createVideo"]
+    created = await deployment.create_video(api.PROMPT)
     client = redis.Redis.from_url(REDIS_URL)
     assert await client.delete(f"{deployment.env['AIVIDEO_REDIS_PREFIX']}jobs") == 1
     await client.aclose()

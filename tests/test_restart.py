@@ -15,18 +15,7 @@ async def test_a_killed_server_resumes_the_interrupted_phase(tmp_path: Path) -> 
     # given a YOLO video killed in the middle of phase 3
     async with serving(tmp_path, kill=True) as url, httpx.AsyncClient(base_url=url) as http:
         client = Client(url, http, None)
-        created = (
-            await client.gql(
-                api.CREATE_VIDEO,
-                {
-                    "input": {
-                        "prompt": api.PROMPT,
-                        "durationSeconds": 30,
-                        "autoContinue": True,
-                    }
-                },
-            )
-        )["createVideo"]
+        created = await client.create_video(api.PROMPT, durationSeconds=30, autoContinue=True)
         # past 40 %: phase 3 is running and has made a clip, not merely queued
         await client.wait_for(created["id"], "GENERATING_CHUNKS", progress_above=40)
     with sqlite3.connect(tmp_path / "aivideo.db") as db:

@@ -55,12 +55,7 @@ async def test_media_lives_in_the_bucket(bucket: tuple[str, Any], tmp_path: Path
     env = {**CREDENTIALS, "AIVIDEO_S3_BUCKET": BUCKET, "AIVIDEO_S3_ENDPOINT_URL": endpoint}
     async with serving(tmp_path, **env) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         client = Client(url, http, None)
-        created = (
-            await client.gql(
-                api.CREATE_VIDEO,
-                {"input": {"prompt": api.PROMPT, "durationSeconds": 10, "autoContinue": True}},
-            )
-        )["createVideo"]
+        created = await client.create_video(api.PROMPT, autoContinue=True)
         video = await client.wait_for(created["id"], "COMPLETE")
         final = next(a for a in video["checkpoints"][-1]["artifacts"] if a["key"] == "final")
 
