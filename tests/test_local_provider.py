@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from aivideo.media.images import normalize_image
+from aivideo.media.video_encoding import probe
 from aivideo.providers.base import ProviderError
 from aivideo.providers.local import LocalProvider
-from aivideo.providers.local_render import normalize_image
 from aivideo.providers.music_synth import render_music
-from aivideo.providers.video_encoding import probe
 
 PROMPT = (
     "A lighthouse on a rocky cliff at sunset. Waves crash below while seagulls circle. "

@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from aivideo.media.video_encoding import concat_clips, encode_clip, mux_audio, probe
 from aivideo.providers.base import Media, Plan, Provider, ProviderError
 from aivideo.providers.local_render import render_beat_image
 from aivideo.providers.music_synth import synthesize_music
 from aivideo.providers.spec_planner import FPS, plan_spec
-from aivideo.providers.video_encoding import concat_clips, encode_clip, mux_audio, probe
 
 T = TypeVar("T")
 

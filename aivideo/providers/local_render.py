@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import random
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont
+
+from aivideo.media.images import png_bytes
 
 Color = tuple[int, int, int]
 
-ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
 _FALLBACK_PALETTE = ("#1d3557", "#457b9d", "#a8dadc", "#f1faee", "#e63946")
 _MAX_CAPTION_LINES = 3
 # Title-safe margins (share of width, height): a clip's camera move crops at most
@@ -35,38 +35,7 @@ def render_beat_image(
     _draw_sky_bodies(draw, colors, rng, width, height)
     _draw_ridges(draw, colors, rng, width, height)
     _draw_caption(draw, prompt, beat_index, width, height)
-    return _png_bytes(image)
-
-
-def normalize_image(data: bytes, *, width: int = 1280, height: int = 720) -> bytes:
-    """Return PNG or JPEG `data` as a PNG cover-cropped to exactly `width` x `height`."""
-    image = load_image(data)
-    return _png_bytes(ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS))
-
-
-def load_image(data: bytes) -> Image.Image:
-    """Decode PNG or JPEG bytes into an upright RGB image; ValueError for anything else."""
-    try:
-        image = Image.open(io.BytesIO(data))
-        image_format = image.format
-        if image_format not in ACCEPTED_FORMATS:
-            raise ValueError(
-                f"unsupported image format {image_format or 'unknown'}: upload a PNG or JPEG"
-            )
-        image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
-        # Pillow's "cannot identify" text names a BytesIO object: no help to a user.
-        detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
-        raise ValueError(f"not a readable PNG or JPEG image{detail}: upload a PNG or JPEG") from exc
-    return _flatten(ImageOps.exif_transpose(image))
-
-
-def _flatten(image: Image.Image) -> Image.Image:
-    """RGB with any transparency composited onto black."""
-    if image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba).convert("RGB")
-    return image.convert("RGB")
+    return png_bytes(image)
 
 
 def _digest(prompt: str, beat_index: int, seed: int) -> int:
@@ -204,10 +173,3 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | I
             last = last[:-1]
         lines = [*lines[: _MAX_CAPTION_LINES - 1], f"{last.rstrip()}…"]
     return lines
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    """Encode as PNG; a middling compression level keeps encoding fast."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=4)
-    return buffer.getvalue()

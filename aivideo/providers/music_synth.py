@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aivideo.providers.video_encoding import encode_aac
+from aivideo.media.video_encoding import encode_aac
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from aivideo import models
 from aivideo.domain import continuation, edits
 from aivideo.domain.values import NewArtifact
 from aivideo.errors import AivideoError, BadUserInput, Conflict, NotFound, PhaseMismatch
-from aivideo.providers.local_render import normalize_image
+from aivideo.media.images import normalize_image
 from aivideo.schema.context import Info
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024

@@ -26,7 +26,7 @@ from av.video.reformatter import (
 from av.video.stream import VideoStream
 from PIL import Image, ImageOps
 
-from aivideo.providers.local_render import load_image
+from aivideo.media.images import load_image
 
 WIDTH = 1280
 HEIGHT = 720

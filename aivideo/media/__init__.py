@@ -1,0 +1,1 @@
+"""Media formats every provider and upload share: image normalising, MP4 and audio work."""
