@@ -75,10 +75,8 @@ def encode_clip(
     # One reformatter for the clip reuses swscale's context between frames.
     scaler = VideoReformatter()
     buffer = io.BytesIO()
-    with _open_output(buffer) as output:
-        stream = output.add_stream("libx264", rate=fps, options=dict(_H264_OPTIONS))
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        _configure_h264(stream.codec_context, fps)
+    with open_output(buffer) as output:
+        stream = add_h264_stream(output, fps)
         for index in range(frame_count):
             progress = index / max(frame_count - 1, 1)
             frame = _frame(canvas, _lerp(start, end, progress), scaler)
@@ -86,6 +84,16 @@ def encode_clip(
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
     return buffer.getvalue()
+
+
+def add_h264_stream(output: OutputContainer, fps: int) -> VideoStream:
+    """A 1280x720 yuv420p H.264 stream at `fps`, set up like every clip so that they concat."""
+    # concat_clips joins without re-encoding, so every clip's encoder settings (and
+    # thus its SPS/PPS) must be byte-identical: all clips get their stream here.
+    stream = output.add_stream("libx264", rate=fps, options=dict(_H264_OPTIONS))
+    stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    _configure_h264(stream.codec_context, fps)
+    return stream
 
 
 def _configure_h264(context: VideoCodecContext, fps: int) -> None:
@@ -103,13 +111,13 @@ def concat_clips(clips: Sequence[bytes]) -> bytes:
     if not clips:
         raise ValueError("no clips to join: pass at least one MP4 clip")
     buffer = io.BytesIO()
-    with _open_output(buffer) as output:
+    with open_output(buffer) as output:
         target: VideoStream | None = None
         reference: tuple[object, ...] | None = None
         offset = 0
         for index, clip in enumerate(clips):
-            with _open_input(clip, f"clip {index}") as source:
-                stream = _video_stream(source, f"clip {index}")
+            with open_input(clip, f"clip {index}") as source:
+                stream = video_stream(source, f"clip {index}")
                 if target is None:
                     target, reference = _copy_stream(output, stream), _params(stream)
                 elif _params(stream) != reference:
@@ -123,15 +131,15 @@ def concat_clips(clips: Sequence[bytes]) -> bytes:
 
 def mux_audio(*, video: bytes, audio: bytes) -> bytes:
     """An MP4 of the video's H.264 stream (copied) and `audio` as AAC, cut to the video's length."""
-    with _open_input(video, "video") as source:
-        stream = _video_stream(source, "video")
+    with open_input(video, "video") as source:
+        stream = video_stream(source, "video")
         packets = [p for p in source.demux(stream) if p.dts is not None]
         if not packets:
             raise ValueError("the video has no frames: pass a non-empty MP4")
         seconds = _end_seconds(packets, stream)
-        samples = _fit_length(_decode_audio(audio), round(seconds * AUDIO_RATE))
+        samples = fit_length(decode_audio(audio), round(seconds * AUDIO_RATE))
         buffer = io.BytesIO()
-        with _open_output(buffer) as output:
+        with open_output(buffer) as output:
             target = _copy_stream(output, stream)
             sound = _add_aac_stream(output, AUDIO_RATE)
             for packet in packets:
@@ -146,7 +154,7 @@ def mux_audio(*, video: bytes, audio: bytes) -> bytes:
 def encode_aac(*, samples: np.ndarray, sample_rate: int = AUDIO_RATE) -> bytes:
     """Encode float samples shaped (channels, n) in -1..1 as AAC in an MP4 (M4A) container."""
     buffer = io.BytesIO()
-    with _open_output(buffer) as output:
+    with open_output(buffer) as output:
         stream = _add_aac_stream(output, sample_rate)
         for packet in _aac_packets(stream, _stereo(samples), sample_rate):
             output.mux(packet)
@@ -155,7 +163,7 @@ def encode_aac(*, samples: np.ndarray, sample_rate: int = AUDIO_RATE) -> bytes:
 
 def probe(data: bytes) -> dict[str, Any]:
     """Describe a media file: duration in seconds, stream counts, frame size and codecs."""
-    with _open_input(data, "media") as container:
+    with open_input(data, "media") as container:
         video = container.streams.video[0] if container.streams.video else None
         return {
             "duration": _container_seconds(container),
@@ -167,7 +175,7 @@ def probe(data: bytes) -> dict[str, Any]:
         }
 
 
-def _open_output(buffer: io.BytesIO) -> OutputContainer:
+def open_output(buffer: io.BytesIO) -> OutputContainer:
     """An MP4 writer into `buffer` with its index (moov) first, for progressive playback."""
     # faststart re-opens the output to shift the data behind the index; a snapshot
     # of what was written so far serves that read in memory.
@@ -177,7 +185,7 @@ def _open_output(buffer: io.BytesIO) -> OutputContainer:
     )
 
 
-def _open_input(data: bytes, label: str) -> InputContainer:
+def open_input(data: bytes, label: str) -> InputContainer:
     """Open media bytes for reading; ValueError naming `label` if they are not media."""
     try:
         return av.open(io.BytesIO(data), "r")
@@ -185,7 +193,7 @@ def _open_input(data: bytes, label: str) -> InputContainer:
         raise ValueError(f"{label} is not a readable media file: {exc}") from exc
 
 
-def _video_stream(container: InputContainer, label: str) -> VideoStream:
+def video_stream(container: InputContainer, label: str) -> VideoStream:
     """The first video stream of `container`; ValueError naming `label` if there is none."""
     if not container.streams.video:
         raise ValueError(f"{label} has no video stream: pass an MP4 with H.264 video")
@@ -276,7 +284,7 @@ def _copy_packets(output: OutputContainer, source: InputContainer, stream: Video
                   target: VideoStream, offset: int) -> int:
     """Mux a clip's packets shifted by `offset` (stream time base); return the clip's end."""
     end = offset
-    default_duration = _frame_duration(stream)
+    default_duration = frame_duration(stream)
     for packet in source.demux(stream):
         if packet.dts is None or packet.pts is None:  # the demuxer's final flush packet
             continue
@@ -288,7 +296,7 @@ def _copy_packets(output: OutputContainer, source: InputContainer, stream: Video
     return end
 
 
-def _frame_duration(stream: VideoStream) -> int:
+def frame_duration(stream: VideoStream) -> int:
     """One frame's duration in the stream's time base, from its average rate."""
     rate = stream.average_rate or stream.guessed_rate or Fraction(30)
     time_base = stream.time_base or Fraction(1, 90000)
@@ -297,7 +305,7 @@ def _frame_duration(stream: VideoStream) -> int:
 
 def _end_seconds(packets: Sequence[Packet], stream: VideoStream) -> float:
     """Where the last of `packets` ends, in seconds."""
-    default_duration = _frame_duration(stream)
+    default_duration = frame_duration(stream)
     return max(
         float(((p.pts or 0) + (p.duration or default_duration)) * p.time_base) for p in packets
     )
@@ -308,9 +316,9 @@ def _packet_seconds(packet: Packet) -> float:
     return float((packet.dts or 0) * packet.time_base)
 
 
-def _decode_audio(data: bytes) -> np.ndarray:
+def decode_audio(data: bytes) -> np.ndarray:
     """Decode any audio file to float32 stereo at AUDIO_RATE, shaped (2, n)."""
-    with _open_input(data, "audio") as container:
+    with open_input(data, "audio") as container:
         if not container.streams.audio:
             raise ValueError("audio has no audio stream: pass an audio file such as M4A")
         resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
@@ -325,7 +333,7 @@ def _decode_audio(data: bytes) -> np.ndarray:
     return np.concatenate(chunks, axis=1).astype(np.float32)
 
 
-def _fit_length(samples: np.ndarray, length: int) -> np.ndarray:
+def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
     """Trim or pad (silence) to `length` samples, fading the end to avoid a click."""
     fitted = np.zeros((samples.shape[0], length), dtype=np.float32)
     kept = min(length, samples.shape[1])
