@@ -5,7 +5,9 @@ from __future__ import annotations
 from aivideo.db import create_engine, create_sessionmaker
 from aivideo.media_tokens import load_secret
 from aivideo.migrate import migrate
+from aivideo.providers.catalog import Catalog
 from aivideo.providers.local import LocalProvider
+from aivideo.providers.registry import HostedModels
 from aivideo.rate_limits import GenerationLimiter
 from aivideo.runtime import Runtime, current_runtime, set_runtime
 from aivideo.settings import Settings, settings
@@ -46,6 +48,7 @@ async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> R
     engine = create_engine(config.database_url)
     if migrate_embedded and config.is_sqlite:
         await migrate(engine)
+    catalog = Catalog(config)
     events = build_event_broker(config)
     await events.start()
     runtime = Runtime(
@@ -54,6 +57,8 @@ async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> R
         sessions=create_sessionmaker(engine),
         storage=build_storage(config),
         provider=LocalProvider(),
+        catalog=catalog,
+        hosted=HostedModels(catalog),
         events=events,
         enqueue_run=enqueue_run,
         secret=load_secret(config.secret_key, config.data_dir),
@@ -65,6 +70,7 @@ async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> R
 
 async def stop_runtime(runtime: Runtime) -> None:
     await runtime.events.close()
+    await runtime.hosted.close()
     await runtime.engine.dispose()
     set_runtime(None)
 

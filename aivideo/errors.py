@@ -39,3 +39,13 @@ class Forbidden(AivideoError):
 
 class RateLimited(AivideoError):
     code = "RATE_LIMITED"
+
+
+class BudgetExceeded(AivideoError):
+    code = "BUDGET_EXCEEDED"
+
+
+class GenerationFailed(AivideoError):
+    """A model failed a regeneration; its (credential-free) message is shown as it is."""
+
+    code = "INTERNAL"

@@ -14,7 +14,9 @@ from sqlmodel import col
 from aivideo.db import SessionMaker
 from aivideo.domain.effects import Effects, take_effects
 from aivideo.models import Artifact
-from aivideo.providers.base import Provider
+from aivideo.providers.base import ClipGenerator, ImageGenerator, MusicGenerator, Planner, Provider
+from aivideo.providers.catalog import Catalog
+from aivideo.providers.registry import HostedModels
 from aivideo.rate_limits import GenerationLimiter
 from aivideo.settings import Settings
 from aivideo.storage.base import Storage
@@ -33,11 +35,25 @@ class Runtime:
     engine: AsyncEngine
     sessions: SessionMaker
     storage: Storage
-    provider: Provider
+    provider: Provider  # the local one; hosted model ids go to `hosted`
+    catalog: Catalog
+    hosted: HostedModels
     events: EventBroker
     enqueue_run: EnqueueRun
     secret: bytes  # signs media URLs
     limiter: GenerationLimiter
+
+    def planner(self, model_id: str) -> Planner:
+        return self.provider if model_id == "local" else self.hosted.planner(model_id)
+
+    def images(self, model_id: str) -> ImageGenerator:
+        return self.provider if model_id == "local" else self.hosted.media(model_id)
+
+    def clips(self, model_id: str) -> ClipGenerator:
+        return self.provider if model_id == "local" else self.hosted.media(model_id)
+
+    def music(self, model_id: str) -> MusicGenerator:
+        return self.provider if model_id == "local" else self.hosted.media(model_id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -66,6 +82,11 @@ class Runtime:
                 await self.enqueue_run(run_id)
             except (OSError, ConnectionError, TimeoutError) as exc:
                 log.error("run %s not queued (the sweep will queue it): %s", run_id, exc)
+        for model, prediction_ids in effects.predictions_to_cancel:
+            try:
+                await self.hosted.cancel(model, prediction_ids)
+            except Exception as exc:  # the video is cancelled either way; the provider may finish
+                log.warning("predictions %s of %s not cancelled: %s", prediction_ids, model, exc)
         if effects.orphan_candidates:
             try:
                 await self._drop_unreferenced(effects.orphan_candidates)

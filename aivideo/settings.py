@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,7 +39,34 @@ class Settings(BaseSettings):
     port: int = 8000
     auth: Literal["auto", "required"] = "auto"
     secret_key: str = ""  # signs media URLs; default: a random one kept in the data directory
-    provider: Literal["local"] = "local"
+    # Model ids per phase (local, openai:<chat model>, replicate:<owner>/<name>[:<version>]);
+    # a video may override each with CreateVideoInput.generation.
+    planner: str = "local"
+    image_model: str = "local"
+    video_model: str = "local"
+    music_model: str = "local"
+    # Credentials come only from the environment or .env, and are never printed.
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AIVIDEO_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str = Field(
+        default="", validation_alias=AliasChoices("AIVIDEO_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    replicate_api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AIVIDEO_REPLICATE_API_TOKEN", "REPLICATE_API_TOKEN"),
+    )
+    replicate_base_url: str = "https://api.replicate.com"
+    prices_file: Path | None = None  # entries here replace or add to the shipped price table
+    default_budget_usd: float | None = None
+    # Hosted calls: attempts for 429/5xx/timeouts, first backoff (doubled, with jitter),
+    # one request's timeout, how often a prediction is polled and how long it may take.
+    provider_max_attempts: int = 6
+    provider_backoff_seconds: float = 1.0
+    provider_request_timeout_seconds: float = 60.0
+    provider_poll_seconds: float = 2.0
+    provider_prediction_timeout_seconds: float = 1800.0
+    provider_max_download_bytes: int = 512 * 1024 * 1024
     regenerate_timeout_seconds: float = 300.0
     run_heartbeat_seconds: float = 10.0
     # Requests that generate (create, continue, regenerate) per owner; "" for no limit.

@@ -65,7 +65,7 @@ mutation Regen($id: ID!, $index: Int!, $prompt: String) {
 REGENERATE_CHUNK = """
 mutation Regen($id: ID!, $index: Int!, $model: String) {
   regenerateChunk(checkpointId: $id, chunkIndex: $index, modelOverride: $model) {
-    id key version sha256 url metadata previousVersion { id version }
+    id key version sha256 url metadata model costUsd previousVersion { id version }
   }
 }
 """

@@ -164,8 +164,10 @@ class FailingProvider(Provider):
 
 
 async def test_failed_phase_is_retried_on_the_same_branch(server: Server) -> None:
-    # given phase 2 failing
-    video = await api.paused_video(server)
+    # given phase 2 failing (a prompt of its own: no earlier result can answer from the ledger)
+    video = await api.paused_video(
+        server, prompt="A glass harbour at dusk where paper boats refuse to sink."
+    )
     phase1 = api.newest(video["checkpoints"], phase=1)
     real = server.runtime.provider
     server.runtime.provider = FailingProvider(real)

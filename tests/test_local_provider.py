@@ -15,7 +15,7 @@ from PIL import Image
 
 from aivideo.media.images import normalize_image
 from aivideo.media.video_encoding import probe
-from aivideo.providers.base import ProviderError
+from aivideo.providers.base import CallContext, ProviderError
 from aivideo.providers.local import LocalProvider
 from aivideo.providers.music_synth import render_music
 
@@ -23,7 +23,7 @@ PROMPT = (
     "A lighthouse on a rocky cliff at sunset. Waves crash below while seagulls circle. "
     "The keeper climbs the stairs and lights the lamp."
 )
-KEY = "test-key"
+CALL = CallContext("test-key")
 SPEC_KEYS = {"title", "duration", "fps", "resolution", "style", "beats"}
 STYLE_KEYS = {"aesthetic", "color_palette", "mood", "lighting"}
 BEAT_KEYS = {"beat_id", "start", "duration", "prompt", "shot_type"}
@@ -42,7 +42,7 @@ async def spec(provider: LocalProvider) -> dict[str, Any]:
             prompt=PROMPT,
             title="Lighthouse",
             duration_seconds=10,
-            idempotency_key=KEY,
+            call=CALL,
         )
     ).spec
     beats = [
@@ -67,7 +67,7 @@ async def clips(provider: LocalProvider, spec: dict[str, Any]) -> list[bytes]:
             beat_index=0,
             prompt=spec["beats"][0]["prompt"],
             seed=1,
-            idempotency_key=KEY,
+            call=CALL,
         )
     ).content
     jpeg = _image_bytes(Image.new("RGB", (800, 800), (200, 40, 90)), "JPEG")
@@ -76,23 +76,21 @@ async def clips(provider: LocalProvider, spec: dict[str, Any]) -> list[bytes]:
         beat_index=0,
         image=png,
         seed=1,
-        model=None,
-        idempotency_key=KEY,
+        call=CALL,
     )
     second = await provider.clip(
         spec=spec,
         beat_index=1,
         image=jpeg,
         seed=2,
-        model=None,
-        idempotency_key=KEY,
+        call=CALL,
     )
     return [first.content, second.content]
 
 
 @pytest.fixture(scope="module")
 async def stitched(provider: LocalProvider, clips: list[bytes]) -> bytes:
-    return (await provider.stitch(clips=clips, idempotency_key=KEY)).content
+    return (await provider.stitch(clips=clips, call=CALL)).content
 
 
 def _image_bytes(image: Image.Image, image_format: str) -> bytes:
@@ -122,7 +120,7 @@ async def test_plan_is_a_valid_spec(provider: LocalProvider, duration: int) -> N
         prompt=PROMPT,
         title="Lighthouse",
         duration_seconds=duration,
-        idempotency_key=KEY,
+        call=CALL,
     )
 
     # then
@@ -154,19 +152,19 @@ async def test_plan_is_deterministic_and_follows_the_prompt(provider: LocalProvi
         prompt=PROMPT,
         title="",
         duration_seconds=30,
-        idempotency_key=KEY,
+        call=CALL,
     )
     again = await provider.plan(
         prompt=PROMPT,
         title="",
         duration_seconds=30,
-        idempotency_key="another-key",
+        call=CallContext("another-key"),
     )
     other = await provider.plan(
         prompt="A fox runs through snow at night",
         title="",
         duration_seconds=30,
-        idempotency_key=KEY,
+        call=CALL,
     )
 
     # then
@@ -181,7 +179,7 @@ async def test_plan_is_deterministic_and_follows_the_prompt(provider: LocalProvi
 @pytest.mark.parametrize("duration", [0, 7, 125])
 async def test_plan_rejects_an_invalid_duration(provider: LocalProvider, duration: int) -> None:
     with pytest.raises(ProviderError, match="multiple of 5"):
-        await provider.plan(prompt=PROMPT, title="", duration_seconds=duration, idempotency_key=KEY)
+        await provider.plan(prompt=PROMPT, title="", duration_seconds=duration, call=CALL)
 
 
 async def test_images_are_pngs_that_differ_by_beat_prompt_and_seed(
@@ -194,7 +192,7 @@ async def test_images_are_pngs_that_differ_by_beat_prompt_and_seed(
             beat_index=beat_index,
             prompt=prompt,
             seed=seed,
-            idempotency_key=KEY,
+            call=CALL,
         )
         assert (media.content_type, media.cost_usd) == ("image/png", 0.0)
         return media.content
@@ -273,7 +271,7 @@ async def test_clip_rejects_bytes_that_are_not_an_image(
 ) -> None:
     with pytest.raises(ProviderError, match="PNG or JPEG"):
         await provider.clip(
-            spec=spec, beat_index=0, image=b"<html></html>", seed=1, model=None, idempotency_key=KEY
+            spec=spec, beat_index=0, image=b"<html></html>", seed=1, call=CALL
         )
 
 
@@ -282,7 +280,7 @@ async def test_beat_index_out_of_range_is_a_provider_error(
     spec: dict[str, Any],
 ) -> None:
     with pytest.raises(ProviderError, match=r"beat index 2 is out of range: .* beats 0-1"):
-        await provider.image(spec=spec, beat_index=2, prompt="x", seed=1, idempotency_key=KEY)
+        await provider.image(spec=spec, beat_index=2, prompt="x", seed=1, call=CALL)
 
 
 async def test_stitch_joins_clips_end_to_end(stitched: bytes) -> None:
@@ -310,7 +308,7 @@ async def test_stitch_refuses_clips_of_other_sizes(
 
     # then
     with pytest.raises(ProviderError, match="clip 1 has other codec parameters"):
-        await provider.stitch(clips=[clips[0], small.getvalue()], idempotency_key=KEY)
+        await provider.stitch(clips=[clips[0], small.getvalue()], call=CALL)
 
 
 async def test_music_is_one_audio_stream_of_the_asked_length(
@@ -318,7 +316,7 @@ async def test_music_is_one_audio_stream_of_the_asked_length(
     spec: dict[str, Any],
 ) -> None:
     # when
-    media = await provider.music(spec=spec, duration_seconds=10, idempotency_key=KEY)
+    media = await provider.music(spec=spec, duration_seconds=10, call=CALL)
 
     # then
     info = probe(media.content)
@@ -348,10 +346,10 @@ async def test_mux_adds_aac_music_at_the_videos_length(
     music_seconds: float,
 ) -> None:
     # given: music longer (trimmed) or shorter (padded) than the 10-second video
-    music = await provider.music(spec=spec, duration_seconds=music_seconds, idempotency_key=KEY)
+    music = await provider.music(spec=spec, duration_seconds=music_seconds, call=CALL)
 
     # when
-    final = await provider.mux(video=stitched, audio=music.content, idempotency_key=KEY)
+    final = await provider.mux(video=stitched, audio=music.content, call=CALL)
 
     # then
     info = probe(final.content)
@@ -380,7 +378,7 @@ async def test_generation_does_not_block_the_event_loop(
 
     # when
     try:
-        await provider.music(spec=spec, duration_seconds=20, idempotency_key=KEY)
+        await provider.music(spec=spec, duration_seconds=20, call=CALL)
     finally:
         ticker.cancel()
 

@@ -111,13 +111,13 @@ async def test_manual_run_with_edits_at_every_phase(server: Server) -> None:
             {
                 "id": phase3["id"],
                 "index": 0,
-                "model": "local-v2",
+                "model": "local",
             },
         )
     )["regenerateChunk"]
     assert (regenerated["version"], regenerated["previousVersion"]["id"]) == (2, chunk0["id"])
     assert regenerated["sha256"] != chunk0["sha256"]
-    assert regenerated["metadata"]["model"] == "local-v2"
+    assert regenerated["model"] == "local"
     phase3_now = (await api.video(server, video["id"]))["checkpoints"]
     assert api.artifact(api.newest(phase3_now, phase=3), "stitched")["version"] == 2
 

@@ -15,6 +15,8 @@ class Effects:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
     orphan_candidates: set[str] = field(default_factory=set)  # sha256 of files maybe unused now
+    # (model id, prediction ids) of hosted calls to stop at their provider
+    predictions_to_cancel: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 def effects_of(session: AsyncSession) -> Effects:

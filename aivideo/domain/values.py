@@ -20,6 +20,7 @@ class NewArtifact:
     data: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
     cost_usd: float = 0.0
+    model: str | None = None  # the model id that made it; None for uploads and edits
 
     def row(self, **ids: Any) -> Artifact:
         return Artifact(
@@ -31,6 +32,7 @@ class NewArtifact:
             data=self.data,
             meta=dict(self.meta),
             cost_usd=self.cost_usd,
+            model=self.model,
             **ids,
         )
 
@@ -57,7 +59,9 @@ class RunWork:
     run_id: str
     attempt: int
     video_id: str
+    branch_id: str
     phase: int
+    generation: dict[str, str]  # model ids per phase
     prompt: str
     title: str
     duration_seconds: int

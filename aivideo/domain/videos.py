@@ -8,6 +8,7 @@ from sqlmodel import col
 
 from aivideo import ids
 from aivideo.domain.branch_naming import MAIN
+from aivideo.domain.budget import check_budget_value
 from aivideo.domain.effects import effects_of
 from aivideo.domain.events import record_video_status
 from aivideo.domain.locking import lock_video
@@ -19,6 +20,7 @@ from aivideo.models import (
     BranchStatus,
     Checkpoint,
     CheckpointStatus,
+    ProviderCall,
     Run,
     RunStatus,
     Video,
@@ -70,8 +72,14 @@ async def create_video(
     title: str | None,
     duration_seconds: int,
     auto_continue: bool,
+    generation: dict[str, str],
+    budget_usd: float | None,
 ) -> Video:
-    """A new video with branch `main` and its phase-1 run queued."""
+    """A new video with branch `main` and its phase-1 run queued.
+
+    `generation` holds the checked model id of each phase; `budget_usd` caps what its
+    provider calls may cost (None: no cap).
+    """
     prompt = _clean_prompt(prompt)
     video = Video(
         id=ids.new_id(ids.VIDEO),
@@ -80,6 +88,8 @@ async def create_video(
         prompt=prompt,
         duration_seconds=_check_duration(duration_seconds),
         auto_continue=auto_continue,
+        generation=dict(generation),
+        budget_usd=check_budget_value(budget_usd),
         status=VideoStatus.QUEUED.value,
     )
     branch = Branch(
@@ -120,6 +130,15 @@ async def cancel_video(session: AsyncSession, *, owner: str, video_id: str) -> V
     )
     if not stopped.all() and not abandoned.all():
         return video  # nothing was waiting or running: cancelling changes nothing
+    in_flight = await session.scalars(
+        select(ProviderCall).where(
+            col(ProviderCall.video_id) == video.id,
+            col(ProviderCall.status).in_(["reserved", "running"]),
+        )
+    )
+    effects_of(session).predictions_to_cancel.extend(
+        (call.model or "", list(call.prediction_ids)) for call in in_flight if call.prediction_ids
+    )
     live = [BranchStatus.QUEUED, BranchStatus.RUNNING, BranchStatus.PAUSED]
     branches = await session.scalars(
         select(Branch).where(col(Branch.video_id) == video.id, col(Branch.status).in_(live))

@@ -38,6 +38,11 @@ class Video(SQLModel, table=True):
     prompt: str = Field(max_length=1000)
     duration_seconds: int
     auto_continue: bool = False
+    # Model ids per phase (planner, imageModel, videoModel, musicModel), defaults filled in.
+    generation: dict[str, str] = _json(dict)
+    budget_usd: float | None = None
+    # Paid and reserved provider calls of this video; the budget is checked against it.
+    spent_usd: float = 0.0
     # Mirrors of the most recently active branch (rule 11), kept on the row so that
     # `videos(status:)` filters and pages in SQL; only domain.progress writes them.
     status: str = Field(max_length=32, index=True)
@@ -119,6 +124,7 @@ class Artifact(SQLModel, table=True):
         default_factory=dict, sa_column=Column("metadata", PortableJSON, nullable=False)
     )
     cost_usd: float = 0.0
+    model: str | None = Field(default=None, max_length=200)  # null for uploads and edits
     created_at: datetime = _created()
 
 
@@ -147,12 +153,19 @@ class Run(SQLModel, table=True):
 
 
 class ProviderCall(SQLModel, table=True):
-    """A paid-for provider result by idempotency key, so a retried job reuses it."""
+    """The ledger of provider calls by idempotency key: a retried job reuses a result, and a
+    job taken over polls the predictions a dead one created instead of paying again."""
 
     __tablename__ = "provider_calls"
 
     idempotency_key: str = Field(primary_key=True, max_length=64)
-    provider: str = Field(max_length=40)
+    provider: str = Field(max_length=40)  # the service: local, openai, replicate
+    model: str | None = Field(default=None, max_length=200)
+    video_id: str | None = Field(default=None, max_length=40, index=True)  # who pays
+    status: str = Field(default="succeeded", max_length=16)  # reserved|running|succeeded|failed
+    prediction_ids: list[str] = _json(list)
+    estimated_usd: float = 0.0  # reserved against the budget while the call runs
+    error: str | None = None
     sha256: str | None = Field(default=None, max_length=64)
     content_type: str | None = Field(default=None, max_length=100)
     size_bytes: int | None = None

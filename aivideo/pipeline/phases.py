@@ -1,4 +1,4 @@
-"""The four phases: read the run's inputs, call the provider, return the new artifacts."""
+"""The four phases: read the run's inputs, call each phase's model, return the new artifacts."""
 
 from __future__ import annotations
 
@@ -9,10 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aivideo.domain.values import ArtifactRef, NewArtifact, RunWork
 from aivideo.models import ArtifactType
-from aivideo.pipeline.provider_calls import StoredMedia, generate_media, idempotency_key
+from aivideo.pipeline.provider_calls import (
+    Job,
+    StoredMedia,
+    generate_media,
+    generate_plan,
+)
+from aivideo.providers.base import CallContext, Media
+from aivideo.providers.estimates import estimate_usd
 from aivideo.runtime import Runtime
 
 Progress = Callable[[float], Awaitable[None]]
+LOCAL = "local"
 
 
 def new_artifact(type_: ArtifactType, key: str, media: StoredMedia, **meta: Any) -> NewArtifact:
@@ -23,8 +31,13 @@ def new_artifact(type_: ArtifactType, key: str, media: StoredMedia, **meta: Any)
         content_type=media.content_type,
         size_bytes=media.size_bytes,
         cost_usd=media.cost_usd,
+        model=media.model,
         meta={k: v for k, v in {**media.meta, **meta}.items() if k != "jobId"},
     )
+
+
+def job_of(work: RunWork) -> Job:
+    return Job(video_id=work.video_id, payer=f"{work.branch_id}:phase{work.phase}")
 
 
 def _spec_of(work: RunWork) -> dict[str, Any]:
@@ -33,20 +46,29 @@ def _spec_of(work: RunWork) -> dict[str, Any]:
     return work.spec
 
 
+def _within(progress: Progress, done: int, total: int) -> Progress:
+    """Progress of one item (0..1) as progress of the phase, after `done` of `total` items."""
+
+    async def report(fraction: float) -> None:
+        await progress((done + min(max(fraction, 0.0), 1.0)) / total)
+
+    return report
+
+
 async def plan_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[NewArtifact]:
     """Phase 1: the spec."""
-    plan = await rt.provider.plan(
-        prompt=work.prompt,
-        title=work.title,
-        duration_seconds=work.duration_seconds,
-        idempotency_key=idempotency_key(
-            rt.provider.name,
-            "plan",
-            {
-                "prompt": work.prompt,
-                "title": work.title,
-                "duration": work.duration_seconds,
-            },
+    model = work.generation["planner"]
+    plan = await generate_plan(
+        rt,
+        job=job_of(work),
+        model=model,
+        inputs={"prompt": work.prompt, "title": work.title, "duration": work.duration_seconds},
+        estimate_usd=estimate_usd(
+            rt.catalog, model, "PLANNER", seconds=work.duration_seconds, prompt=work.prompt
+        ),
+        call=lambda call: rt.planner(model).plan(
+            prompt=work.prompt, title=work.title, duration_seconds=work.duration_seconds,
+            call=call,
         ),
     )
     return [
@@ -56,21 +78,34 @@ async def plan_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[New
             data=plan.spec,
             content_type="application/json",
             cost_usd=plan.cost_usd,
+            model=model,
+            meta={k: v for k, v in plan.meta.items() if k != "jobId"},
         )
     ]
 
 
 async def beat_image(
-    rt: Runtime, *, job_id: str, spec: dict[str, Any], index: int, prompt: str, seed: int
+    rt: Runtime,
+    *,
+    job: Job,
+    model: str,
+    spec: dict[str, Any],
+    index: int,
+    prompt: str,
+    seed: int,
+    progress: Progress | None = None,
 ) -> StoredMedia:
     """One storyboard image; shared by phase 2 and regenerateBeat."""
     return await generate_media(
         rt,
-        job_id=job_id,
+        job=job,
+        model=model,
         method="image",
         inputs={"style": spec["style"], "beat": index, "prompt": prompt, "seed": seed},
-        call=lambda key: rt.provider.image(
-            spec=spec, beat_index=index, prompt=prompt, seed=seed, idempotency_key=key
+        estimate_usd=estimate_usd(rt.catalog, model, "IMAGE"),
+        progress=progress,
+        call=lambda call: rt.images(model).image(
+            spec=spec, beat_index=index, prompt=prompt, seed=seed, call=call
         ),
     )
 
@@ -78,10 +113,12 @@ async def beat_image(
 async def storyboard_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[NewArtifact]:
     """Phase 2: one image per beat of the consumed spec."""
     spec = next(a.data for a in work.inputs if a.type == ArtifactType.SPEC)
+    beats = spec["beats"]
     out = []
-    for index, beat in enumerate(spec["beats"]):
+    for index, beat in enumerate(beats):
         media = await beat_image(
-            rt, job_id=work.run_id, spec=spec, index=index, prompt=beat["prompt"], seed=0
+            rt, job=job_of(work), model=work.generation["imageModel"], spec=spec, index=index,
+            prompt=beat["prompt"], seed=0, progress=_within(progress, index, len(beats)),
         )
         out.append(
             new_artifact(
@@ -93,46 +130,52 @@ async def storyboard_phase(rt: Runtime, work: RunWork, progress: Progress) -> li
                 seed=0,
             )
         )
-        await progress((index + 1) / len(spec["beats"]))
+        await progress((index + 1) / len(beats))
     return out
 
 
 async def video_chunk(
     rt: Runtime,
     *,
-    job_id: str,
+    job: Job,
+    model: str,
     spec: dict[str, Any],
     index: int,
     image: ArtifactRef,
     seed: int,
-    model: str | None,
+    progress: Progress | None = None,
 ) -> StoredMedia:
     """One clip animating a beat image; shared by phase 3 and regenerateChunk."""
     assert image.sha256 is not None
     content = await rt.storage.get(image.sha256)
+    beat = spec["beats"][index]
     return await generate_media(
         rt,
-        job_id=job_id,
+        job=job,
+        model=model,
         method="clip",
-        inputs={"image": image.sha256, "beat": spec["beats"][index], "seed": seed, "model": model},
-        call=lambda key: rt.provider.clip(
-            spec=spec, beat_index=index, image=content, seed=seed, model=model, idempotency_key=key
+        inputs={"image": image.sha256, "beat": beat, "seed": seed},
+        estimate_usd=estimate_usd(rt.catalog, model, "VIDEO", seconds=float(beat["duration"])),
+        progress=progress,
+        call=lambda call: rt.clips(model).clip(
+            spec=spec, beat_index=index, image=content, seed=seed, call=call
         ),
     )
 
 
 async def stitched_video(
-    rt: Runtime, *, job_id: str, chunk_shas: list[str], session: AsyncSession | None = None
+    rt: Runtime, *, job: Job, chunk_shas: list[str], session: AsyncSession | None = None
 ) -> StoredMedia:
-    """The chunks joined in order."""
+    """The chunks joined in order (always on this machine)."""
 
-    async def call(key: str) -> Any:
+    async def call(context: CallContext) -> Media:
         clips = [await rt.storage.get(sha) for sha in chunk_shas]
-        return await rt.provider.stitch(clips=clips, idempotency_key=key)
+        return await rt.provider.stitch(clips=clips, call=context)
 
     return await generate_media(
         rt,
-        job_id=job_id,
+        job=job,
+        model=LOCAL,
         method="stitch",
         inputs={"chunks": chunk_shas},
         call=call,
@@ -147,7 +190,8 @@ async def chunks_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[N
     out = []
     for index, image in enumerate(images):
         media = await video_chunk(
-            rt, job_id=work.run_id, spec=spec, index=index, image=image, seed=0, model=None
+            rt, job=job_of(work), model=work.generation["videoModel"], spec=spec, index=index,
+            image=image, seed=0, progress=_within(progress, index, len(images) + 1),
         )
         out.append(
             new_artifact(
@@ -160,7 +204,7 @@ async def chunks_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[N
         )
         await progress((index + 1) / (len(images) + 1))
     stitched = await stitched_video(
-        rt, job_id=work.run_id, chunk_shas=[a.sha256 or "" for a in out]
+        rt, job=job_of(work), chunk_shas=[a.sha256 or "" for a in out]
     )
     out.append(new_artifact(ArtifactType.STITCHED_VIDEO, "stitched", stitched))
     return out
@@ -169,31 +213,37 @@ async def chunks_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[N
 async def refinement_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[NewArtifact]:
     """Phase 4: music for the spec, muxed with the consumed chunks into the final MP4."""
     spec = _spec_of(work)
+    job = job_of(work)
     chunks = [a.sha256 or "" for a in work.inputs if a.type == ArtifactType.VIDEO_CHUNK]
-    video = await stitched_video(rt, job_id=work.run_id, chunk_shas=chunks)
+    video = await stitched_video(rt, job=job, chunk_shas=chunks)
     await progress(1 / 3)
     seconds = float(sum(beat["duration"] for beat in spec["beats"]))
+    model = work.generation["musicModel"]
     music = await generate_media(
         rt,
-        job_id=work.run_id,
+        job=job,
+        model=model,
         method="music",
         inputs={"style": spec["style"], "title": spec["title"], "seconds": seconds},
-        call=lambda key: rt.provider.music(
-            spec=spec, duration_seconds=seconds, idempotency_key=key
+        estimate_usd=estimate_usd(rt.catalog, model, "MUSIC", seconds=seconds),
+        progress=_within(progress, 1, 3),
+        call=lambda call: rt.music(model).music(
+            spec=spec, duration_seconds=seconds, call=call
         ),
     )
     await progress(2 / 3)
 
-    async def mux(key: str) -> Any:
+    async def mux(call: CallContext) -> Media:
         return await rt.provider.mux(
             video=await rt.storage.get(video.sha256),
             audio=await rt.storage.get(music.sha256),
-            idempotency_key=key,
+            call=call,
         )
 
     final = await generate_media(
         rt,
-        job_id=work.run_id,
+        job=job,
+        model=LOCAL,
         method="mux",
         inputs={"video": video.sha256, "audio": music.sha256},
         call=mux,

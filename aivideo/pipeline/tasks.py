@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable
 from contextlib import suppress
@@ -17,12 +18,14 @@ from sqlmodel import col
 from taskiq import TaskiqEvents, TaskiqState
 
 from aivideo.domain import edits, runs
+from aivideo.domain.locking import lock_video_of
 from aivideo.domain.tree import latest_artifacts, spec_of
 from aivideo.domain.values import ArtifactRef, RunWork
-from aivideo.errors import AivideoError, NotFound
-from aivideo.models import Artifact, ArtifactType, Checkpoint, Phase
+from aivideo.errors import AivideoError, GenerationFailed, NotFound
+from aivideo.models import Artifact, ArtifactType, Checkpoint, Phase, Video
 from aivideo.pipeline.broker import broker
 from aivideo.pipeline.phases import PHASES, beat_image, new_artifact, stitched_video, video_chunk
+from aivideo.pipeline.provider_calls import Job
 from aivideo.providers.base import ProviderError
 from aivideo.runtime import Runtime, current_runtime
 
@@ -133,11 +136,15 @@ async def _fail(rt: Runtime, work: RunWork, exc: Exception) -> None:
 
 @dataclass(frozen=True)
 class EditContext:
-    """A checked regeneration: its target, the checkpoint and the spec it works from."""
+    """A checked regeneration: its target, the checkpoint, its video and the spec it uses."""
 
     target: edits.EditTarget
     checkpoint: Checkpoint
+    video: Video
     spec: dict[str, Any]
+
+    def job(self, job_id: str) -> Job:
+        return Job(video_id=self.video.id, payer=job_id)
 
 
 async def _edit_context(
@@ -148,9 +155,15 @@ async def _edit_context(
             session, owner=owner, checkpoint_id=checkpoint_id, edit=edit, index=index
         )
         checkpoint = await session.get(Checkpoint, checkpoint_id)
-        if checkpoint is None:
+        video = await session.get(Video, target.video_id)
+        if checkpoint is None or video is None:
             raise NotFound.of("checkpoint", checkpoint_id)
-        return EditContext(target, checkpoint, await spec_of(session, checkpoint))
+        return EditContext(target, checkpoint, video, await spec_of(session, checkpoint))
+
+
+def variation_seed(job_id: str) -> int:
+    """A seed of its own for each regeneration (concurrent ones differ), the same on retry."""
+    return int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:4], "big") % 2**31
 
 
 async def _as_result(work: Awaitable[Artifact]) -> dict[str, Any]:
@@ -159,6 +172,8 @@ async def _as_result(work: Awaitable[Artifact]) -> dict[str, Any]:
         artifact = await work
     except AivideoError as exc:
         return {"error": {"code": exc.code, "message": str(exc)}}
+    except ProviderError as exc:
+        return {"error": {"code": GenerationFailed.code, "message": str(exc)}}
     return {"artifactId": artifact.id}
 
 
@@ -184,9 +199,10 @@ async def _regenerate_beat(
 ) -> Artifact:
     ctx = await _edit_context(rt, owner, checkpoint_id, "regenerateBeat", index)
     prompt = prompt_override or ctx.spec["beats"][index]["prompt"]
-    seed = ctx.target.version  # each regeneration is a new variation, retries are not
+    seed = variation_seed(job_id)
     media = await beat_image(
-        rt, job_id=job_id, spec=ctx.spec, index=index, prompt=prompt, seed=seed
+        rt, job=ctx.job(job_id), model=ctx.video.generation["imageModel"], spec=ctx.spec,
+        index=index, prompt=prompt, seed=seed,
     )
     detail = f" with prompt {prompt_override!r}" if prompt_override else ""
     async with rt.transaction() as session:
@@ -224,9 +240,10 @@ async def _regenerate_chunk(
     ctx = await _edit_context(rt, owner, checkpoint_id, "regenerateChunk", index)
     async with rt.sessions() as session:
         image = await _consumed_image(session, ctx.checkpoint, index)
-    seed = ctx.target.version
+    seed = variation_seed(job_id)
+    model = model_override or ctx.video.generation["videoModel"]
     media = await video_chunk(
-        rt, job_id=job_id, spec=ctx.spec, index=index, image=image, seed=seed, model=model_override
+        rt, job=ctx.job(job_id), model=model, spec=ctx.spec, index=index, image=image, seed=seed
     )
     detail = f" with model {model_override!r}" if model_override else ""
     async with rt.transaction() as session:
@@ -240,30 +257,44 @@ async def _regenerate_chunk(
                 media,
                 beatIndex=index,
                 sourceImage=image.id,
-                model=model_override,
                 seed=seed,
             ),
             description=f"Regenerated {ctx.target.key}{detail}",
         )
-        await _restitch(rt, session, owner=owner, checkpoint_id=checkpoint_id, job_id=job_id)
+    await _restitch(rt, owner=owner, checkpoint_id=checkpoint_id, job=ctx.job(job_id))
     return artifact
 
 
-async def _restitch(
-    rt: Runtime, session: AsyncSession, *, owner: str, checkpoint_id: str, job_id: str
-) -> None:
-    # Inside the edit's transaction (under the video lock): two chunk regenerations
-    # cannot stitch past each other.
+async def _latest_chunks(session: AsyncSession, checkpoint_id: str) -> list[str]:
     latest = await latest_artifacts(session, checkpoint_id)
-    chunks = [a.sha256 or "" for a in latest if a.type == ArtifactType.VIDEO_CHUNK]
-    stitched = await stitched_video(rt, job_id=job_id, chunk_shas=chunks, session=session)
-    await edits.add_version(
-        session,
-        owner=owner,
-        checkpoint_id=checkpoint_id,
-        new=new_artifact(ArtifactType.STITCHED_VIDEO, "stitched", stitched),
-        description="Re-stitched after a chunk was regenerated",
-    )
+    return [a.sha256 or "" for a in latest if a.type == ArtifactType.VIDEO_CHUNK]
+
+
+async def _restitch(rt: Runtime, *, owner: str, checkpoint_id: str, job: Job) -> None:
+    """A new stitched preview from the latest chunks, stitched outside any lock.
+
+    If another regeneration changed the chunks meanwhile, stitch again: the stored
+    preview always shows the chunks that are latest when it is stored.
+    """
+    async with rt.sessions() as session:
+        chunks = await _latest_chunks(session, checkpoint_id)
+    while True:
+        stitched = await stitched_video(rt, job=job, chunk_shas=chunks)
+        async with rt.transaction() as session:
+            await lock_video_of(
+                session, model=Checkpoint, row_id=checkpoint_id, owner=owner, kind="checkpoint"
+            )
+            current = await _latest_chunks(session, checkpoint_id)
+            if current == chunks:
+                await edits.add_version(
+                    session,
+                    owner=owner,
+                    checkpoint_id=checkpoint_id,
+                    new=new_artifact(ArtifactType.STITCHED_VIDEO, "stitched", stitched),
+                    description="Re-stitched after a chunk was regenerated",
+                )
+                return
+        chunks = current
 
 
 async def _consumed_image(session: AsyncSession, checkpoint: Checkpoint, index: int) -> ArtifactRef:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from aivideo.media.video_encoding import concat_clips, encode_clip, mux_audio, probe
-from aivideo.providers.base import Media, Plan, Provider, ProviderError
+from aivideo.providers.base import CallContext, Media, Plan, Provider, ProviderError
 from aivideo.providers.local_render import render_beat_image
 from aivideo.providers.music_synth import synthesize_music
 from aivideo.providers.spec_planner import FPS, plan_spec
@@ -37,12 +37,12 @@ _MOTIONS_BY_SHOT: dict[str, tuple[str, ...]] = {
 
 
 class LocalProvider(Provider):
-    """Makes every artifact on this machine at no cost; `idempotency_key` is not needed."""
+    """Makes every artifact on this machine at no cost; the call context is not needed."""
 
     name: ClassVar[str] = "local"
 
     async def plan(
-        self, *, prompt: str, title: str, duration_seconds: int, idempotency_key: str
+        self, *, prompt: str, title: str, duration_seconds: int, call: CallContext
     ) -> Plan:
         """Phase 1: a spec planned from the prompt's text."""
         spec = await _run(
@@ -51,8 +51,7 @@ class LocalProvider(Provider):
         return Plan(spec=spec, cost_usd=0.0)
 
     async def image(
-        self, *, spec: dict[str, Any], beat_index: int, prompt: str, seed: int,
-        idempotency_key: str,
+        self, *, spec: dict[str, Any], beat_index: int, prompt: str, seed: int, call: CallContext
     ) -> Media:
         """Phase 2: a 1280x720 PNG illustrating `prompt` in the spec's palette."""
         _beat(spec, beat_index)
@@ -64,13 +63,9 @@ class LocalProvider(Provider):
         return Media(content=content, content_type=PNG, cost_usd=0.0, metadata=metadata)
 
     async def clip(
-        self, *, spec: dict[str, Any], beat_index: int, image: bytes, seed: int,
-        model: str | None, idempotency_key: str,
+        self, *, spec: dict[str, Any], beat_index: int, image: bytes, seed: int, call: CallContext
     ) -> Media:
-        """Phase 3: the beat's image animated with a camera move fitting its shot type.
-
-        `model` names a hosted video model; the local provider has only one and ignores it.
-        """
+        """Phase 3: the beat's image animated with a camera move fitting its shot type."""
         beat = _beat(spec, beat_index)
         content = await _run(
             encode_clip, image=image, seconds=beat["duration"], fps=int(spec.get("fps", FPS)),
@@ -78,13 +73,13 @@ class LocalProvider(Provider):
         )
         return await _video_media(content, beat_index=beat_index, seed=seed)
 
-    async def stitch(self, *, clips: Sequence[bytes], idempotency_key: str) -> Media:
+    async def stitch(self, *, clips: Sequence[bytes], call: CallContext) -> Media:
         """Phase 3: the clips joined in order, without re-encoding."""
         content = await _run(concat_clips, list(clips))
         return await _video_media(content, clips=len(clips))
 
     async def music(
-        self, *, spec: dict[str, Any], duration_seconds: float, idempotency_key: str
+        self, *, spec: dict[str, Any], duration_seconds: float, call: CallContext
     ) -> Media:
         """Phase 4: a track in the spec's mood, seeded by its title and beat prompts."""
         style = spec.get("style", {})
@@ -95,7 +90,7 @@ class LocalProvider(Provider):
         metadata = await _run(probe, content)
         return Media(content=content, content_type=M4A, cost_usd=0.0, metadata=metadata)
 
-    async def mux(self, *, video: bytes, audio: bytes, idempotency_key: str) -> Media:
+    async def mux(self, *, video: bytes, audio: bytes, call: CallContext) -> Media:
         """Phase 4: the video's H.264 stream with the music as AAC, at the video's length."""
         content = await _run(mux_audio, video=video, audio=audio)
         return await _video_media(content)

@@ -6,18 +6,31 @@ import asyncio
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.file_uploads import Upload
 
 from aivideo import models
-from aivideo.domain import continuation, edits
+from aivideo.domain import budget, continuation, edits
+from aivideo.domain.tree import spec_of
 from aivideo.domain.values import NewArtifact
-from aivideo.errors import AivideoError, BadUserInput, Conflict, NotFound, PhaseMismatch
+from aivideo.errors import (
+    AivideoError,
+    BadUserInput,
+    BudgetExceeded,
+    Conflict,
+    GenerationFailed,
+    NotFound,
+    PhaseMismatch,
+)
 from aivideo.media.images import normalize_image
+from aivideo.providers.estimates import estimate_usd, next_paid_call
+from aivideo.runtime import Runtime
 from aivideo.schema.context import Info
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 _ERRORS: dict[str, type[AivideoError]] = {
-    cls.code: cls for cls in (BadUserInput, NotFound, PhaseMismatch, Conflict)
+    cls.code: cls
+    for cls in (BadUserInput, NotFound, PhaseMismatch, Conflict, BudgetExceeded, GenerationFailed)
 }
 
 
@@ -86,10 +99,13 @@ async def regenerate(
 
     rt, owner = info.context.runtime, info.context.owner
     await rt.limiter.spend(owner)
+    if edit == "regenerateChunk" and override is not None:
+        rt.catalog.check("videoModel", override)
     async with rt.sessions() as session:
-        await edits.find_edit_target(
+        target = await edits.find_edit_target(
             session, owner=owner, checkpoint_id=checkpoint_id, edit=edit, index=index
         )
+        await _require_room_to_regenerate(session, rt, target, edit=edit, override=override)
     task = regenerate_beat if edit == "regenerateBeat" else regenerate_chunk
     job = await task.kiq(owner, checkpoint_id, index, override, f"regen-{uuid.uuid4().hex}")
     result = await job.wait_result(timeout=rt.settings.regenerate_timeout_seconds)
@@ -103,6 +119,27 @@ async def regenerate(
     return artifact
 
 
+async def _require_room_to_regenerate(
+    session: AsyncSession, rt: Runtime, target: edits.EditTarget, *, edit: str,
+    override: str | None,
+) -> None:
+    """BUDGET_EXCEEDED at once, with nothing queued, when the model call cannot fit."""
+    video = await session.get(models.Video, target.video_id)
+    assert video is not None
+    if edit == "regenerateBeat":
+        model = video.generation["imageModel"]
+        usd = estimate_usd(rt.catalog, model, "IMAGE")
+    else:
+        model = override or video.generation["videoModel"]
+        checkpoint = await session.get(models.Checkpoint, target.checkpoint_id)
+        assert checkpoint is not None
+        spec = await spec_of(session, checkpoint)
+        index = int(target.key.rsplit("_", 1)[1])
+        seconds = float(spec["beats"][index]["duration"])
+        usd = estimate_usd(rt.catalog, model, "VIDEO", seconds=seconds)
+    budget.require_room(video, usd, what=f"{edit} with {model}")
+
+
 async def create_branch(info: Info, checkpoint_id: str, name: str | None) -> models.Branch:
     async with info.context.runtime.transaction() as session:
         return await continuation.create_branch(
@@ -113,8 +150,40 @@ async def create_branch(info: Info, checkpoint_id: str, name: str | None) -> mod
 async def continue_checkpoint(
     info: Info, checkpoint_id: str, branch_name: str | None
 ) -> continuation.ContinueOutcome:
-    await info.context.runtime.limiter.spend(info.context.owner)
-    async with info.context.runtime.transaction() as session:
+    rt = info.context.runtime
+    await rt.limiter.spend(info.context.owner)
+    async with rt.sessions() as session:
+        await _require_room_to_continue(session, rt, owner=info.context.owner,
+                                        checkpoint_id=checkpoint_id)
+    async with rt.transaction() as session:
         return await continuation.continue_checkpoint(
             session, owner=info.context.owner, checkpoint_id=checkpoint_id, branch_name=branch_name
         )
+
+
+async def _require_room_to_continue(
+    session: AsyncSession, rt: Runtime, *, owner: str, checkpoint_id: str
+) -> None:
+    """BUDGET_EXCEEDED at once, with nothing queued, when the next phase's first call cannot fit."""
+    row = await info_checkpoint(session, owner=owner, checkpoint_id=checkpoint_id)
+    if row is None:
+        return  # continue_checkpoint answers NOT_FOUND
+    checkpoint, video = row
+    if checkpoint.phase >= models.FINAL_PHASE:
+        return  # continue_checkpoint answers BAD_USER_INPUT
+    spec = await spec_of(session, checkpoint) if checkpoint.phase >= 1 else None
+    usd, what = next_paid_call(
+        rt.catalog, video.generation, phase=checkpoint.phase + 1, spec=spec,
+        duration_seconds=video.duration_seconds, prompt=video.prompt,
+    )
+    budget.require_room(video, usd, what=what)
+
+
+async def info_checkpoint(
+    session: AsyncSession, *, owner: str, checkpoint_id: str
+) -> tuple[models.Checkpoint, models.Video] | None:
+    checkpoint = await session.get(models.Checkpoint, checkpoint_id)
+    video = await session.get(models.Video, checkpoint.video_id) if checkpoint else None
+    if checkpoint is None or video is None or video.owner != owner:
+        return None
+    return checkpoint, video

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlmodel import col
 
 from aivideo import models
-from aivideo.domain import videos
+from aivideo.domain import budget, videos
 from aivideo.errors import BadUserInput
 from aivideo.schema.context import Info
 
@@ -64,10 +64,22 @@ async def list_videos(
 
 
 async def create_video(
-    info: Info, *, prompt: str, title: str | None, duration_seconds: int, auto_continue: bool
+    info: Info,
+    *,
+    prompt: str,
+    title: str | None,
+    duration_seconds: int,
+    auto_continue: bool,
+    generation: dict[str, str | None],
+    budget_usd: float | None,
 ) -> models.Video:
-    await info.context.runtime.limiter.spend(info.context.owner)
-    async with info.context.runtime.transaction() as session:
+    runtime = info.context.runtime
+    await runtime.limiter.spend(info.context.owner)
+    # Checked here, so a model that cannot work fails now, not minutes later in a job.
+    models_used = runtime.catalog.generation(generation)
+    if budget_usd is None:
+        budget_usd = runtime.settings.default_budget_usd
+    async with runtime.transaction() as session:
         return await videos.create_video(
             session,
             owner=info.context.owner,
@@ -75,6 +87,8 @@ async def create_video(
             title=title,
             duration_seconds=duration_seconds,
             auto_continue=auto_continue,
+            generation=models_used,
+            budget_usd=budget_usd,
         )
 
 
@@ -87,3 +101,10 @@ async def delete_video(info: Info, video_id: str) -> bool:
     async with info.context.runtime.transaction() as session:
         await videos.delete_video(session, owner=info.context.owner, video_id=video_id)
     return True
+
+
+async def set_budget(info: Info, video_id: str, budget_usd: float | None) -> models.Video:
+    async with info.context.runtime.transaction() as session:
+        return await budget.set_budget(
+            session, owner=info.context.owner, video_id=video_id, budget_usd=budget_usd
+        )

@@ -76,9 +76,13 @@ class Artifact(Node):
     def metadata(self) -> JSON:
         return JSON(self.row.meta)
 
-    @strawberry.field
+    @strawberry.field(description="What making this version cost.")
     def cost_usd(self) -> float:
         return self.row.cost_usd
+
+    @strawberry.field(description="The model id that made it; null for uploads and edits.")
+    def model(self) -> str | None:
+        return self.row.model
 
     @strawberry.field
     def created_at(self) -> datetime:

@@ -11,6 +11,7 @@ from aivideo.schema.artifact import Artifact
 from aivideo.schema.branch import Branch
 from aivideo.schema.checkpoint import Checkpoint
 from aivideo.schema.context import Info
+from aivideo.schema.generation import GenerationInput
 from aivideo.schema.video import Video
 
 
@@ -23,6 +24,12 @@ class CreateVideoInput:
     )
     auto_continue: bool | None = strawberry.field(
         default=False, description="YOLO mode: approve every checkpoint and go on."
+    )
+    generation: GenerationInput | None = strawberry.field(
+        default=None, description="Per-phase model ids; unset ones come from settings."
+    )
+    budget_usd: float | None = strawberry.field(
+        default=None, description="Stop before a paid call would exceed it."
     )
 
 
@@ -45,6 +52,8 @@ class Mutation:
             # Explicit nulls mean "the default", as for omitted fields.
             duration_seconds=30 if input.duration_seconds is None else input.duration_seconds,
             auto_continue=bool(input.auto_continue),
+            generation=input.generation.chosen() if input.generation else {},
+            budget_usd=input.budget_usd,
         )
         info.context.refresh_loaders()
         return Video.of(row)
@@ -125,6 +134,14 @@ class Mutation:
             next_phase=outcome.next_phase,
             created_new_branch=outcome.created_new_branch,
         )
+
+    @strawberry.mutation(description="Null removes the budget.")
+    async def set_budget(
+        self, info: Info, video_id: strawberry.ID, budget_usd: float | None
+    ) -> Video:
+        row = await videos.set_budget(info, video_id, budget_usd)
+        info.context.refresh_loaders()
+        return Video.of(row)
 
     @strawberry.mutation
     async def cancel_video(self, info: Info, id: strawberry.ID) -> Video:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
 from aivideo import ids
 from aivideo.errors import NotFound
@@ -11,6 +12,7 @@ from aivideo.schema.artifact import Artifact
 from aivideo.schema.branch import Branch
 from aivideo.schema.checkpoint import Checkpoint
 from aivideo.schema.context import Info
+from aivideo.schema.generation import ModelInfo, ModelKind
 from aivideo.schema.node import Node, VideoStatus
 from aivideo.schema.video import Video
 
@@ -80,3 +82,11 @@ class Query:
     @strawberry.field
     async def artifact(self, info: Info, id: strawberry.ID) -> Artifact | None:
         return Artifact.of(await lookups.owned_artifact(info, id))
+
+    @strawberry.field(description="Every model id this server knows, with prices.")
+    def models(self, info: Info) -> list[ModelInfo]:
+        _ = info.context.owner  # UNAUTHENTICATED without a valid key, as everywhere
+        return [
+            ModelInfo(id=m.id, kind=ModelKind(m.kind), available=m.available, price=JSON(m.price))
+            for m in info.context.runtime.catalog.entries()
+        ]

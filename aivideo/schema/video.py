@@ -12,6 +12,7 @@ from aivideo.schema.artifact import Artifact
 from aivideo.schema.branch import Branch
 from aivideo.schema.checkpoint import Checkpoint
 from aivideo.schema.context import Info
+from aivideo.schema.generation import Generation
 from aivideo.schema.graph_access import graph_of
 from aivideo.schema.node import Node, VideoStatus
 
@@ -63,9 +64,19 @@ class Video(Node):
         graph = await graph_of(info, self.row.id)
         return graph.seconds_remaining(self.row.active_branch_id, utcnow())
 
-    @strawberry.field(description="All phases, all branches, all regenerations.")
-    async def cost_usd(self, info: Info) -> float:
-        return (await graph_of(info, self.row.id)).total_cost()
+    @strawberry.field(
+        description="All phases, all branches, all regenerations: what its provider calls cost."
+    )
+    def cost_usd(self) -> float:
+        return round(self.row.spent_usd, 6)
+
+    @strawberry.field(description="Null: no budget.")
+    def budget_usd(self) -> float | None:
+        return self.row.budget_usd
+
+    @strawberry.field(description="The models this video uses, defaults filled in.")
+    def generation(self) -> Generation:
+        return Generation.of(self.row.generation)
 
     @strawberry.field
     def created_at(self) -> datetime:
