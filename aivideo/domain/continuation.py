@@ -1,4 +1,4 @@
-"""Continue and branch (SPEC rules 5–8): the next phase where the rules say, and forks."""
+"""Continue, retry and branch (SPEC rules 5–8): the next phase where the rules say, and forks."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aivideo.domain.branch_naming import check_chosen_name, next_child_name
 from aivideo.domain.events import record_checkpoint_created
 from aivideo.domain.locking import lock_video_of
 from aivideo.domain.progress import set_branch_state
-from aivideo.domain.runs import queue_run
+from aivideo.domain.runs import queue_retry, queue_run
 from aivideo.domain.tree import add_checkpoint, consumable_inputs, latest_artifacts
 from aivideo.errors import Conflict
 from aivideo.models import (
@@ -90,6 +90,19 @@ async def _plan_continue(
         runs=await _runs_of(session, video.id),
         current_inputs=[a.id for a in await consumable_inputs(session, checkpoint)],
     )
+
+
+async def retry_branch(session: AsyncSession, *, owner: str, branch_id: str) -> Branch:
+    """Queue the branch's failed or cancelled last run again, on it, with the same inputs."""
+    video = await lock_video_of(session, model=Branch, row_id=branch_id, owner=owner, kind="branch")
+    branch = await _branch(session, branch_id)
+    runs = await _runs_of(session, video.id)
+    decision = rules.plan_retry(branch=branch, runs=runs)
+    if isinstance(decision, rules.Refuse):
+        raise decision.exception()
+    failed = next(r for r in runs if r.id == decision.run_id)
+    await queue_retry(session, video=video, branch=branch, failed=failed)
+    return branch
 
 
 async def _runs_of(session: AsyncSession, video_id: str) -> list[Run]:

@@ -1,4 +1,4 @@
-"""Checkpoint mutations: edits, regenerations (as jobs), branch and continue."""
+"""Checkpoint mutations: edits, regenerations (as jobs), branch, continue and retry."""
 
 from __future__ import annotations
 
@@ -117,4 +117,12 @@ async def continue_checkpoint(
     async with info.context.runtime.transaction() as session:
         return await continuation.continue_checkpoint(
             session, owner=info.context.owner, checkpoint_id=checkpoint_id, branch_name=branch_name
+        )
+
+
+async def retry_branch(info: Info, branch_id: str) -> models.Branch:
+    await info.context.runtime.limiter.spend(info.context.owner)
+    async with info.context.runtime.transaction() as session:
+        return await continuation.retry_branch(
+            session, owner=info.context.owner, branch_id=branch_id
         )
