@@ -1,4 +1,4 @@
-"""Continue and branch (SPEC rules 5–8): where the next phase runs, and forks."""
+"""Continue, retry and branch (SPEC rules 5–8): the next phase where the rules say, and forks."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from aivideo import ids
+from aivideo.domain import continuation_rules as rules
 from aivideo.domain.branch_naming import check_chosen_name, next_child_name
 from aivideo.domain.events import record_checkpoint_created
 from aivideo.domain.locking import lock_video_of
 from aivideo.domain.progress import set_branch_state
-from aivideo.domain.runs import queue_run
+from aivideo.domain.runs import queue_retry, queue_run
 from aivideo.domain.tree import add_checkpoint, consumable_inputs, latest_artifacts
-from aivideo.errors import BadUserInput, Conflict
+from aivideo.errors import Conflict
 from aivideo.models import (
-    FINAL_PHASE,
     Artifact,
     Branch,
     BranchStatus,
@@ -26,7 +26,6 @@ from aivideo.models import (
     CheckpointStatus,
     Phase,
     Run,
-    RunStatus,
     Video,
 )
 from aivideo.models.columns import utcnow
@@ -56,85 +55,71 @@ async def _locked_checkpoint(
 async def continue_checkpoint(
     session: AsyncSession, *, owner: str, checkpoint_id: str, branch_name: str | None = None
 ) -> ContinueOutcome:
-    """Approve the checkpoint and queue the next phase on the branch rule 5 picks."""
+    """Approve the checkpoint and queue the next phase where rule 5 says."""
     video, checkpoint, branch = await _locked_checkpoint(
         session, owner=owner, checkpoint_id=checkpoint_id
     )
-    if checkpoint.phase == FINAL_PHASE:
-        raise BadUserInput(
-            f"checkpoint {checkpoint.id} is at phase 4 (REFINEMENT), the final phase: "
-            "there is no next phase to continue to"
-        )
-    if checkpoint.status == CheckpointStatus.ABANDONED.value:
-        raise Conflict(f"checkpoint {checkpoint.id} was abandoned; fork it with createBranch first")
+    decision = await _plan_continue(session, video=video, checkpoint=checkpoint)
+    if isinstance(decision, rules.Refuse):
+        raise decision.exception()
     if checkpoint.approved_at is None:
         checkpoint.approved_at = utcnow()
     checkpoint.status = CheckpointStatus.APPROVED.value
     next_phase = checkpoint.phase + 1
 
-    if branch_name is not None:
+    if branch_name is not None or isinstance(decision, rules.NewBranch):
         target = await _new_branch(session, video, checkpoint, branch, name=branch_name)
         await queue_run(session, video=video, branch=target, phase=next_phase, parent=checkpoint)
         return ContinueOutcome(checkpoint, target, next_phase, True)
+    target = await _branch(session, decision.branch_id)
+    if not isinstance(decision, rules.AlreadyServed):
+        await queue_run(session, video=video, branch=target, phase=next_phase, parent=checkpoint)
+    return ContinueOutcome(checkpoint, target, next_phase, False)
 
-    runs = list(
+
+async def _plan_continue(
+    session: AsyncSession, *, video: Video, checkpoint: Checkpoint
+) -> rules.Decision:
+    """Load what rule 5 decides over (under the video lock) and ask the planner."""
+    on_branch = await session.scalars(
+        select(Checkpoint).where(col(Checkpoint.branch_id) == checkpoint.branch_id)
+    )
+    return rules.plan_continue(
+        checkpoint=checkpoint,
+        branch_checkpoints=list(on_branch),
+        runs=await _runs_of(session, video.id),
+        current_inputs=[a.id for a in await consumable_inputs(session, checkpoint)],
+    )
+
+
+async def retry_branch(session: AsyncSession, *, owner: str, branch_id: str) -> Branch:
+    """Queue the branch's failed or cancelled last run again, on it, with the same inputs."""
+    video = await lock_video_of(session, model=Branch, row_id=branch_id, owner=owner, kind="branch")
+    branch = await _branch(session, branch_id)
+    runs = await _runs_of(session, video.id)
+    decision = rules.plan_retry(branch=branch, runs=runs)
+    if isinstance(decision, rules.Refuse):
+        raise decision.exception()
+    failed = next(r for r in runs if r.id == decision.run_id)
+    await queue_retry(session, video=video, branch=branch, failed=failed)
+    return branch
+
+
+async def _runs_of(session: AsyncSession, video_id: str) -> list[Run]:
+    """Every run of the video, in creation order (the order the read side sees too)."""
+    return list(
         await session.scalars(
-            select(Run).where(col(Run.branch_id) == branch.id).order_by(col(Run.created_at))
+            select(Run)
+            .where(col(Run.video_id) == video_id)
+            .order_by(col(Run.created_at), col(Run.id))
         )
     )
-    last_next = next((r for r in reversed(runs) if r.phase == next_phase), None)
-    if (
-        last_next is not None
-        and last_next.parent_checkpoint_id == checkpoint.id
-        and (last_next.status in (RunStatus.FAILED.value, RunStatus.CANCELLED.value))
-    ):
-        # Retry: the branch's last attempt at the next phase did not finish.
-        await queue_run(session, video=video, branch=branch, phase=next_phase, parent=checkpoint)
-        return ContinueOutcome(checkpoint, branch, next_phase, False)
-    if not await _branch_moved_on(session, branch, checkpoint, runs):
-        await queue_run(session, video=video, branch=branch, phase=next_phase, parent=checkpoint)
-        return ContinueOutcome(checkpoint, branch, next_phase, False)
-
-    existing = await _run_with_current_inputs(session, checkpoint)
-    if existing is not None:
-        # Nothing new to consume: the call is a retry of one already served.
-        same = await session.get(Branch, existing.branch_id)
-        assert same is not None
-        return ContinueOutcome(checkpoint, same, next_phase, False)
-    target = await _new_branch(session, video, checkpoint, branch, name=None)
-    await queue_run(session, video=video, branch=target, phase=next_phase, parent=checkpoint)
-    return ContinueOutcome(checkpoint, target, next_phase, True)
 
 
-async def _branch_moved_on(
-    session: AsyncSession, branch: Branch, checkpoint: Checkpoint, runs: list[Run]
-) -> bool:
-    """Whether the branch already has a later checkpoint or run than `checkpoint`."""
-    if any(r.phase > checkpoint.phase for r in runs):
-        return True
-    later = await session.scalar(
-        select(col(Checkpoint.id))
-        .where(col(Checkpoint.branch_id) == branch.id, col(Checkpoint.phase) > checkpoint.phase)
-        .limit(1)
-    )
-    return later is not None
-
-
-async def _run_with_current_inputs(session: AsyncSession, checkpoint: Checkpoint) -> Run | None:
-    """The newest live run from `checkpoint` that consumed exactly its current latest versions."""
-    current = sorted(a.id for a in await consumable_inputs(session, checkpoint))
-    runs = await session.scalars(
-        select(Run)
-        .where(col(Run.parent_checkpoint_id) == checkpoint.id)
-        .order_by(col(Run.created_at).desc())
-    )
-    for run in runs:
-        if sorted(run.input_ids) == current and run.status not in (
-            RunStatus.FAILED.value,
-            RunStatus.CANCELLED.value,
-        ):
-            return run
-    return None
+async def _branch(session: AsyncSession, branch_id: str) -> Branch:
+    branch = await session.get(Branch, branch_id, populate_existing=True)
+    assert branch is not None  # found under the video lock
+    return branch
 
 
 async def _new_branch(

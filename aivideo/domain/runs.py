@@ -41,14 +41,45 @@ async def queue_run(
 ) -> Run:
     """Queue `phase` on `branch`, consuming the parent's latest versions as of now."""
     inputs = await consumable_inputs(session, parent) if parent is not None else []
+    return await _queue(
+        session,
+        video=video,
+        branch=branch,
+        phase=phase,
+        parent_id=parent.id if parent else None,
+        input_ids=[a.id for a in inputs],
+    )
+
+
+async def queue_retry(session: AsyncSession, *, video: Video, branch: Branch, failed: Run) -> Run:
+    """Queue `failed`'s phase again on `branch`, consuming the very versions it was given."""
+    return await _queue(
+        session,
+        video=video,
+        branch=branch,
+        phase=failed.phase,
+        parent_id=failed.parent_checkpoint_id,
+        input_ids=list(failed.input_ids),
+    )
+
+
+async def _queue(
+    session: AsyncSession,
+    *,
+    video: Video,
+    branch: Branch,
+    phase: int,
+    parent_id: str | None,
+    input_ids: list[str],
+) -> Run:
     run = Run(
         id=ids.new_id(ids.RUN),
         video_id=video.id,
         branch_id=branch.id,
         phase=phase,
-        parent_checkpoint_id=parent.id if parent else None,
+        parent_checkpoint_id=parent_id,
         status=RunStatus.QUEUED.value,
-        input_ids=[a.id for a in inputs],
+        input_ids=input_ids,
         heartbeat_at=utcnow(),  # while QUEUED: when it was last sent to the job queue
     )
     session.add(run)

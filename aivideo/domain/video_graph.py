@@ -2,7 +2,8 @@
 
 Loaded in a fixed number of statements per batch of videos, so a query's SQL count does
 not grow with the checkpoints, branches or artifacts it returns. The read-side rules
-(rule 4 `edited`, rule 8 `canContinue`, rule 11, `currentCheckpoint`, `finalVideo`) live here.
+(rule 4 `edited`, rule 11, `currentCheckpoint`, `finalVideo`) live here; rule 8 `canContinue`
+asks `continuation_rules`, the planner continueCheckpoint follows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aivideo.domain.tree import CONSUMED_BY_NEXT, latest_by_key
+from aivideo.domain import continuation_rules
+from aivideo.domain.tree import latest_by_key
 from aivideo.models import (
     FINAL_PHASE,
     Artifact,
@@ -115,27 +117,23 @@ class VideoGraph:
         return active[-1] if active else None
 
     def can_continue(self, branch: Branch) -> bool:
-        """Rule 8: head not phase 4, nothing running, and something new to continue with."""
+        """Rule 8, decided by the planner that continueCheckpoint itself follows."""
         head = self.head(branch.id)
-        if head is None or head.phase == FINAL_PHASE or self.running_run(branch.id) is not None:
-            return False
-        if branch.status == BranchStatus.FAILED.value:
-            return True
-        if head.status == CheckpointStatus.ABANDONED.value:
-            return False
-        if head.status == CheckpointStatus.PENDING.value:
-            return True
-        return self._has_unconsumed(head)
+        return continuation_rules.can_continue(
+            head=head,
+            branch_checkpoints=self.branch_checkpoints(branch.id),
+            runs=self.runs,
+            current_inputs=self.consumable(head) if head is not None else [],
+        )
 
-    def _has_unconsumed(self, checkpoint: Checkpoint) -> bool:
-        wanted = CONSUMED_BY_NEXT[checkpoint.phase].value
-        current = sorted(a.id for a in self.latest(checkpoint.id) if a.type == wanted)
-        consumed = [
-            sorted(r.input_ids)
-            for r in self.runs
-            if r.parent_checkpoint_id == checkpoint.id and r.status != RunStatus.CANCELLED.value
-        ]
-        return current not in consumed
+    def consumable(self, checkpoint: Checkpoint) -> list[str]:
+        """Ids of the checkpoint's latest versions that the next phase would consume."""
+        latest = self.latest(checkpoint.id)
+        return continuation_rules.consumable_ids(phase=checkpoint.phase, latest=latest)
+
+    def can_retry(self, branch: Branch) -> bool:
+        """Whether retryBranch would queue the branch's last run again."""
+        return continuation_rules.can_retry(branch=branch, runs=self.runs)
 
     def seconds_remaining(self, branch_id: str | None, now: datetime) -> int | None:
         """Of the running phase, extrapolated from its progress so far; None when unknown."""

@@ -129,7 +129,9 @@ async def _fail(rt: Runtime, work: RunWork, exc: Exception) -> None:
         message = f"phase {work.phase} ({name}) failed: {exc}"
     else:
         log.error("run %s failed", work.run_id, exc_info=exc)
-        message = f"phase {work.phase} ({name}) failed with an internal error; continue retries it"
+        message = (
+            f"phase {work.phase} ({name}) failed with an internal error; retryBranch retries it"
+        )
     async with rt.transaction() as session:
         await runs.fail_run(session, work=work, error=message)
 

@@ -1,4 +1,4 @@
-"""Checkpoint mutations: edits, regenerations (as jobs), branch and continue."""
+"""Checkpoint mutations: edits, regenerations (as jobs), branch, continue and retry."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import asyncio
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from strawberry.file_uploads import Upload
 
 from aivideo import models
@@ -171,9 +173,43 @@ async def _require_room_to_continue(
     checkpoint, video = row
     if checkpoint.phase >= models.FINAL_PHASE:
         return  # continue_checkpoint answers BAD_USER_INPUT
-    spec = await spec_of(session, checkpoint) if checkpoint.phase >= 1 else None
+    await _require_room_for_phase(session, rt, video, checkpoint.phase + 1, checkpoint)
+
+
+async def _require_room_to_retry(
+    session: AsyncSession, rt: Runtime, *, owner: str, branch_id: str
+) -> None:
+    """BUDGET_EXCEEDED at once when the retried phase's first call cannot fit."""
+    branch = await session.get(models.Branch, branch_id)
+    video = await session.get(models.Video, branch.video_id) if branch else None
+    if branch is None or video is None or video.owner != owner:
+        return  # retry_branch answers NOT_FOUND
+    last = await session.scalar(
+        select(models.Run)
+        .where(col(models.Run.branch_id) == branch.id)
+        .order_by(col(models.Run.created_at).desc())
+        .limit(1)
+    )
+    if last is None:
+        return  # retry_branch says there is nothing to retry
+    parent = (
+        await session.get(models.Checkpoint, last.parent_checkpoint_id)
+        if last.parent_checkpoint_id
+        else None
+    )
+    await _require_room_for_phase(session, rt, video, last.phase, parent)
+
+
+async def _require_room_for_phase(
+    session: AsyncSession,
+    rt: Runtime,
+    video: models.Video,
+    phase: int,
+    parent: models.Checkpoint | None,
+) -> None:
+    spec = await spec_of(session, parent) if parent is not None else None
     usd, what = next_paid_call(
-        rt.catalog, video.generation, phase=checkpoint.phase + 1, spec=spec,
+        rt.catalog, video.generation, phase=phase, spec=spec,
         duration_seconds=video.duration_seconds, prompt=video.prompt,
     )
     budget.require_room(video, usd, what=what)
@@ -187,3 +223,14 @@ async def info_checkpoint(
     if checkpoint is None or video is None or video.owner != owner:
         return None
     return checkpoint, video
+
+
+async def retry_branch(info: Info, branch_id: str) -> models.Branch:
+    rt = info.context.runtime
+    await rt.limiter.spend(info.context.owner)
+    async with rt.sessions() as session:
+        await _require_room_to_retry(session, rt, owner=info.context.owner, branch_id=branch_id)
+    async with rt.transaction() as session:
+        return await continuation.retry_branch(
+            session, owner=info.context.owner, branch_id=branch_id
+        )

@@ -55,6 +55,12 @@ class Branch(Node):
     async def can_continue(self, info: Info) -> bool:
         return (await graph_of(info, self.row.video_id)).can_continue(self.row)
 
+    @strawberry.field(
+        description="Its last run failed or was cancelled and nothing runs: retryBranch queues it."
+    )
+    async def can_retry(self, info: Info) -> bool:
+        return (await graph_of(info, self.row.video_id)).can_retry(self.row)
+
     @strawberry.field
     def error(self) -> str | None:
         return self.row.error

@@ -143,6 +143,17 @@ class Mutation:
         info.context.refresh_loaders()
         return Video.of(row)
 
+    @strawberry.mutation(
+        description=(
+            "Queue the branch's last run again, on the branch, with the same inputs, when it"
+            " failed or was cancelled (phase 1 included)."
+        )
+    )
+    async def retry_branch(self, info: Info, branch_id: strawberry.ID) -> Branch:
+        row = await checkpoints.retry_branch(info, branch_id)
+        info.context.refresh_loaders()
+        return Branch.of(row)
+
     @strawberry.mutation
     async def cancel_video(self, info: Info, id: strawberry.ID) -> Video:
         row = await videos.cancel_video(info, id)
