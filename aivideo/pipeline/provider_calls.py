@@ -230,7 +230,8 @@ async def _settle(rt: Runtime, done: ProviderCall) -> None:
 
 
 async def _release(rt: Runtime, key: str, error: Exception) -> None:
-    """A failed call pays nothing: its reservation goes back to the budget."""
+    """A failed call pays nothing: its reservation goes back to the budget, and predictions
+    it leaves behind (a cancelled run stops polling) are stopped at the provider."""
     async with rt.transaction() as session:
         row = await session.get(ProviderCall, key, populate_existing=True)
         if row is None or row.status not in (RESERVED, RUNNING):
@@ -241,6 +242,11 @@ async def _release(rt: Runtime, key: str, error: Exception) -> None:
         except NotFound:
             pass
         row.status, row.error = FAILED, str(error)[:500]
+        model, left = row.model or "", list(row.prediction_ids)
+    try:
+        await rt.hosted.cancel(model, left)
+    except Exception as exc:  # best effort: the provider ends them on its own in the end
+        log.warning("predictions %s of %s not cancelled: %s", left, model, exc)
 
 
 async def _record(rt: Runtime, session: AsyncSession | None, call: ProviderCall) -> None:
