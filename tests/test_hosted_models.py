@@ -74,6 +74,7 @@ def hosted_env(fake: FakeHosted, **extra: str) -> dict[str, str]:
         "AIVIDEO_REPLICATE_BASE_URL": fake.url,
         "AIVIDEO_PROVIDER_POLL_SECONDS": "0.02",
         "AIVIDEO_PROVIDER_BACKOFF_SECONDS": "0.01",
+        "AIVIDEO_PROVIDER_REQUEST_TIMEOUT_SECONDS": "3",
         "AIVIDEO_RATE_LIMIT": "",
         **extra,
     }
@@ -320,6 +321,104 @@ async def test_cancel_reaches_the_provider(hosted: Service) -> None:
     assert fake.requests_to("POST", f"^/v1/predictions/{prediction_id}/cancel$")
     assert fake.replicate.get(prediction_id)["status"] == "canceled"
     assert (await hosted.video(video_id))["status"] == "CANCELLED"
+
+
+async def test_a_poll_that_times_out_is_retried(hosted: Service) -> None:
+    # given the next poll of any prediction hanging past the client's 3 s timeout
+    fake = hosted.fake
+    generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
+    video_id = await hosted.create("A kettle whistles a lullaby to a sleepy kitchen.",
+                                   durationSeconds=10, generation=generation)
+    paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
+    fake.hang_next("GET", "^/v1/predictions/", 6)
+    before = len(creates(fake, "black-forest-labs/flux-dev"))
+
+    # when phase 2 runs
+    await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
+    video = await hosted.settled(video_id, "PAUSED_AT_PHASE2", "FAILED")
+
+    # then the poll was tried again and the phase finished, one prediction per beat
+    assert video["status"] == "PAUSED_AT_PHASE2", video["error"]
+    beats = len(api.artifact(paused["checkpoints"][0], "spec")["data"]["beats"])
+    assert len(creates(fake, "black-forest-labs/flux-dev")) - before == beats
+
+
+async def test_progress_moves_while_a_prediction_runs(hosted: Service) -> None:
+    # given a storyboard image whose prediction reports 50 % and is held there
+    fake = hosted.fake
+    generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
+    video_id = await hosted.create("Rain taps Morse code on a tin roof at night.",
+                                   durationSeconds=10, generation=generation)
+    paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
+    beats = len(api.artifact(paused["checkpoints"][0], "spec")["data"]["beats"])
+    fake.replicate.hold()
+    try:
+        await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
+        # then the video's progress shows half of the first image while it is held
+        expected = round(20 + 20 * 0.5 / beats, 2)
+        for _ in range(1200):
+            video = await hosted.video(video_id)
+            if video["progress"] == expected:
+                break
+            await asyncio.sleep(0.02)
+        assert (video["status"], video["progress"]) == ("GENERATING_STORYBOARD", expected)
+    finally:
+        fake.replicate.release()
+    assert (await hosted.settled(video_id, "PAUSED_AT_PHASE2"))["progress"] == 40.0
+
+
+REGENERATE = """mutation($id: ID!, $index: Int!, $model: String) {
+  regenerateChunk(checkpointId: $id, chunkIndex: $index, modelOverride: $model) {
+    id version model costUsd metadata } }"""
+
+
+async def test_regenerate_chunk_with_a_hosted_model_override(hosted: Service) -> None:
+    # given a video made locally up to its clips
+    local = {"planner": "local", "imageModel": "local", "videoModel": "local",
+             "musicModel": "local"}
+    video_id = await hosted.create("A snail crosses a garden path in one heroic day.",
+                                   durationSeconds=10, generation=local)
+    paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
+    await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
+    phase2 = (await hosted.settled(video_id, "PAUSED_AT_PHASE2"))["checkpoints"][1]
+    await hosted.gql(api.CONTINUE, {"id": phase2["id"]})
+    phase3 = (await hosted.settled(video_id, "PAUSED_AT_PHASE3"))["checkpoints"][2]
+    first_beat = api.artifact(paused["checkpoints"][0], "spec")["data"]["beats"][0]
+
+    # when chunk 0 is regenerated with hailuo-02, and with a model the server does not know
+    body = await hosted.raw(REGENERATE, {"id": phase3["id"], "index": 0, "model": "runway"})
+    regenerated = (await hosted.gql(REGENERATE, {"id": phase3["id"], "index": 0, "model": CLIPS}))
+
+    # then the unknown one is refused, and the new version is hailuo's, priced per second made
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    chunk = regenerated["regenerateChunk"]
+    seconds = 6 if first_beat["duration"] == 5 else first_beat["duration"]
+    assert (chunk["version"], chunk["model"]) == (2, CLIPS)
+    assert chunk["costUsd"] == pytest.approx(0.045 * seconds)
+    assert (await hosted.video(video_id))["costUsd"] == pytest.approx(0.045 * seconds)
+
+
+async def test_a_pinned_version_is_called_by_version(hosted: Service) -> None:
+    # given a video whose image model is pinned to a version of flux-dev
+    fake = hosted.fake
+    version = fake.replicate.version_of("black-forest-labs/flux-dev")
+    pinned = f"{IMAGES}:{version}"
+    generation = {**HOSTED, "planner": "local", "imageModel": pinned, "videoModel": "local",
+                  "musicModel": "local"}
+    before = len(fake.requests_to("POST", "^/v1/predictions$"))
+    video_id = await hosted.create("Clockwork bees tend a brass sunflower.",
+                                   durationSeconds=10, generation=generation)
+    paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
+    await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
+    video = await hosted.settled(video_id, "PAUSED_AT_PHASE2", "FAILED")
+
+    # then its predictions went to /v1/predictions with the version, priced as flux-dev
+    assert video["status"] == "PAUSED_AT_PHASE2", video["error"]
+    calls = fake.requests_to("POST", "^/v1/predictions$")[before:]
+    assert calls and {c.json["version"] for c in calls} == {version}
+    assert "16:9" == calls[0].json["input"]["aspect_ratio"]
+    images = [a for a in video["checkpoints"][1]["artifacts"] if a["type"] == "BEAT_IMAGE"]
+    assert {(a["model"], a["costUsd"]) for a in images} == {(pinned, 0.025)}
 
 
 async def _first_polled_prediction(fake: FakeHosted, flux_before: int) -> str:
