@@ -24,6 +24,7 @@ _ERRORS: dict[str, type[AivideoError]] = {
 async def edit_spec(
     info: Info, checkpoint_id: str, patch: Any, description: str | None
 ) -> models.Artifact:
+    await info.context.runtime.limiter.spend(info.context.owner)
     async with info.context.runtime.transaction() as session:
         return await edits.edit_spec(
             session,
@@ -104,6 +105,7 @@ async def regenerate(
 
 
 async def create_branch(info: Info, checkpoint_id: str, name: str | None) -> models.Branch:
+    await info.context.runtime.limiter.spend(info.context.owner)
     async with info.context.runtime.transaction() as session:
         return await continuation.create_branch(
             session, owner=info.context.owner, checkpoint_id=checkpoint_id, name=name
