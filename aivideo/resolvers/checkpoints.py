@@ -10,6 +10,7 @@ from strawberry.file_uploads import Upload
 
 from aivideo import models
 from aivideo.domain import continuation, edits
+from aivideo.domain.spec_rules import PROMPT_MAX_CHARS
 from aivideo.domain.values import NewArtifact
 from aivideo.errors import AivideoError, BadUserInput, Conflict, NotFound, PhaseMismatch
 from aivideo.media.images import normalize_image
@@ -85,6 +86,11 @@ async def regenerate(
     """Check the edit here for a fast answer, then run it as a job and wait for it."""
     from aivideo.pipeline.tasks import regenerate_beat, regenerate_chunk
 
+    if edit == "regenerateBeat" and override is not None and len(override) > PROMPT_MAX_CHARS:
+        raise BadUserInput(
+            f"promptOverride must be at most {PROMPT_MAX_CHARS:,} characters; "
+            f"it has {len(override):,}"
+        )
     rt, owner = info.context.runtime, info.context.owner
     await rt.limiter.spend(owner)
     async with rt.sessions() as session:
