@@ -1,4 +1,4 @@
-"""Per-owner limits on the requests that make the provider generate (and cost money)."""
+"""Per-owner limits on the requests that generate (and cost money) or copy and edit work."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class GenerationLimiter:
         self.limiter = SlidingWindowCounterRateLimiter(storage)
 
     async def spend(self, owner: str) -> None:
-        """Count one generation request of `owner`; RATE_LIMITED past the limit."""
+        """Count one generation or edit request of `owner`; RATE_LIMITED past the limit."""
         if self.item is None or await self.limiter.hit(self.item, "generate", owner):
             return
         stats = await self.limiter.get_window_stats(self.item, "generate", owner)

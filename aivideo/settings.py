@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     query_max_depth: int = 12
     query_max_aliases: int = 30
     query_max_tokens: int = 4000
+    # Objects a query could return, lists multiplied (see schema/query_cost.py).
+    query_max_objects: int = 100_000
     videos_max_page: int = 100
 
     @field_validator("database_url")

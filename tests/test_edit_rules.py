@@ -76,7 +76,7 @@ async def test_upload_must_be_an_image(server: Server, phase2: dict[str, Any]) -
         ({"colour": "red"}, "unknown keys ['colour']"),
         ([], "patch must be a non-empty JSON object"),
         ({"fps": 24}, "fps must be 30"),
-        ({"duration": 15}, "beat durations sum to"),
+        ({"duration": 15}, "duration is the video's durationSeconds (10 s)"),
         ({"beats": [{"prompt": "one", "shot_type": "wide", "duration": 7}]}, "5, 10 or 15"),
         ({"style": {"mood": "calm"}}, "style must be an object with"),
     ],

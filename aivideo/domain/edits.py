@@ -128,7 +128,9 @@ async def edit_spec(
     target = await find_edit_target(
         session, owner=owner, checkpoint_id=checkpoint_id, edit="editSpec"
     )
-    spec = apply_patch(dict(target.current.data), patch)
+    video = await session.get(Video, target.video_id)
+    assert video is not None  # a checkpoint never outlives its video
+    spec = apply_patch(dict(target.current.data), patch, duration=video.duration_seconds)
     keys = ", ".join(sorted(patch))
     return await add_version(
         session,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
+from PIL import ImageColor
+
+from aivideo.domain.videos import PROMPT_LENGTH
 from aivideo.errors import BadUserInput
 
 TOP_LEVEL_KEYS = ("title", "duration", "fps", "resolution", "style", "beats")
@@ -11,10 +17,16 @@ STYLE_KEYS = ("aesthetic", "color_palette", "mood", "lighting")
 BEAT_DURATIONS = (5, 10, 15)
 FPS = 30
 RESOLUTION = "1280x720"
+PROMPT_MAX_CHARS = PROMPT_LENGTH[1]  # beat prompts and prompt overrides, as a video's prompt
+SPEC_MAX_BYTES = 64 * 1024  # serialized as compact UTF-8 JSON
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
-def apply_patch(spec: dict[str, Any], patch: Any) -> dict[str, Any]:
-    """Top-level keys of the patch replace the spec's; the result must be a valid spec."""
+def apply_patch(spec: dict[str, Any], patch: Any, *, duration: int) -> dict[str, Any]:
+    """Top-level keys of the patch replace the spec's; the result must be a valid spec.
+
+    `duration` is the video's durationSeconds: the spec keeps it, and its beats sum to it.
+    """
     if not isinstance(patch, dict) or not patch:
         raise BadUserInput("patch must be a non-empty JSON object of top-level spec keys")
     unknown = sorted(set(patch) - set(TOP_LEVEL_KEYS))
@@ -22,10 +34,57 @@ def apply_patch(spec: dict[str, Any], patch: Any) -> dict[str, Any]:
         raise BadUserInput(
             f"patch has unknown keys {unknown}: a spec has {', '.join(TOP_LEVEL_KEYS)}"
         )
-    merged = {**spec, **patch}
+    if "duration" in patch and patch["duration"] != duration:
+        raise BadUserInput(
+            f"duration is the video's durationSeconds ({duration} s) and cannot change to "
+            f"{patch['duration']!r}: fit the beats to {duration} s, or create a new video "
+            "for another length"
+        )
+    merged = {**spec, **patch, "duration": duration}
+    _check_size(merged)
     if "beats" in patch and isinstance(merged["beats"], list):
         merged["beats"] = _fill_beat_defaults(merged["beats"])
+    long_prompts = list(_long_new_prompts(spec, merged["beats"]))
+    if long_prompts:
+        raise BadUserInput("invalid spec: " + "; ".join(long_prompts[:5]))
     return validate_spec(merged)
+
+
+def _check_size(spec: dict[str, Any]) -> None:
+    try:
+        size = len(json.dumps(spec, ensure_ascii=False, separators=(",", ":")).encode())
+    except (ValueError, RecursionError) as exc:
+        raise BadUserInput("the patch is not plain JSON or is nested too deeply") from exc
+    if size > SPEC_MAX_BYTES:
+        raise BadUserInput(
+            f"the spec would be {size:,} bytes of JSON; at most {SPEC_MAX_BYTES:,} (64 KB) "
+            "are accepted: shorten its text"
+        )
+
+
+def _long_new_prompts(spec: dict[str, Any], beats: Any) -> Iterator[str]:
+    """Beat prompts over the limit that the patch brings in.
+
+    A prompt the spec already had is kept as it was: the planner may write a longer one
+    from a long video prompt, and an edit elsewhere must not fail on it.
+    """
+    if not isinstance(beats, list):
+        return
+    known = {b.get("prompt") for b in spec.get("beats", []) if isinstance(b, dict)}
+    for index, beat in enumerate(beats):
+        prompt = beat.get("prompt") if isinstance(beat, dict) else None
+        if isinstance(prompt, str) and len(prompt) > PROMPT_MAX_CHARS and prompt not in known:
+            yield (
+                f"beats[{index}].prompt must be at most {PROMPT_MAX_CHARS:,} characters; "
+                f"it has {len(prompt):,}"
+            )
+
+
+def is_colour(value: object) -> bool:
+    """A "#rrggbb" colour or a CSS colour name such as "navy" (any case)."""
+    if not isinstance(value, str):
+        return False
+    return bool(_HEX_COLOUR.fullmatch(value)) or value.lower() in ImageColor.colormap
 
 
 def _fill_beat_defaults(beats: list[Any]) -> list[Any]:
@@ -71,12 +130,15 @@ def _style_problems(style: Any) -> Any:
         yield f"style must be an object with {', '.join(STYLE_KEYS)}"
         return
     palette = style["color_palette"]
-    if (
-        not isinstance(palette, list)
-        or not palette
-        or not all(isinstance(c, str) and len(c) == 7 and c.startswith("#") for c in palette)
-    ):
-        yield "style.color_palette must be a non-empty list of '#rrggbb' colours"
+    if not isinstance(palette, list) or not palette:
+        yield "style.color_palette must be a non-empty list of colours"
+        return
+    wrong = next((c for c in palette if not is_colour(c)), None)
+    if wrong is not None:
+        yield (
+            f"style.color_palette has {wrong!r}, which is not a colour: use CSS colour "
+            "names (\"navy\", \"goldenrod\") or '#rrggbb'"
+        )
 
 
 def _beat_problems(beats: Any, duration: Any) -> Any:

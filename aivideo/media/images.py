@@ -7,6 +7,7 @@ import io
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
+MAX_PIXELS = 40_000_000  # SPEC: at most 40 megapixels, known from the header before decoding
 
 
 def normalize_image(data: bytes, *, width: int = 1280, height: int = 720) -> bytes:
@@ -24,6 +25,7 @@ def load_image(data: bytes) -> Image.Image:
             raise ValueError(
                 f"unsupported image format {image_format or 'unknown'}: upload a PNG or JPEG"
             )
+        _check_pixels(image.width, image.height)
         image.load()
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
         # Pillow's "cannot identify" text names a BytesIO object: no help to a user.
@@ -32,13 +34,21 @@ def load_image(data: bytes) -> Image.Image:
     return _flatten(ImageOps.exif_transpose(image))
 
 
+def _check_pixels(width: int, height: int) -> None:
+    """Refuse an image too large to decode: a small file can unpack to gigabytes."""
+    if width * height > MAX_PIXELS:
+        raise ValueError(
+            f"the image is {width}x{height} ({width * height / 1e6:.1f} megapixels); "
+            f"at most {MAX_PIXELS // 1_000_000} megapixels are accepted: scale it down"
+        )
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB with any transparency composited onto black."""
     if image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info:
         rgba = image.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba).convert("RGB")
     return image.convert("RGB")
-
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from aivideo.media.images import png_bytes
 
@@ -45,22 +46,23 @@ def _digest(prompt: str, beat_index: int, seed: int) -> int:
 
 
 def _parse_palette(palette: list[str]) -> list[Color]:
-    """The valid "#rrggbb" colors of `palette` (a fallback palette when fewer than two)."""
-    colors = [_hex_color(value) for value in palette]
+    """The colours of `palette`, "#rrggbb" or CSS names (a fallback palette when fewer than two)."""
+    colors = [_color(value) for value in palette]
     valid = [color for color in colors if color is not None]
     if len(valid) < 2:
-        valid = [c for c in map(_hex_color, _FALLBACK_PALETTE) if c is not None]
+        valid = [c for c in map(_color, _FALLBACK_PALETTE) if c is not None]
     return valid
 
 
-def _hex_color(value: object) -> Color | None:
-    """An RGB tuple from "#rrggbb", or None when `value` is not one."""
-    if not isinstance(value, str) or len(value) != 7 or not value.startswith("#"):
+def _color(value: object) -> Color | None:
+    """An RGB tuple from "#rrggbb" or a CSS colour name like "navy", or None for neither."""
+    if not isinstance(value, str) or len(value) > 32:  # the longest CSS name has 20 letters
         return None
     try:
-        return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+        rgb = ImageColor.getrgb(value)
     except ValueError:
         return None
+    return (rgb[0], rgb[1], rgb[2])
 
 
 def _gradient(colors: list[Color], rng: random.Random, width: int, height: int) -> Image.Image:
@@ -155,21 +157,46 @@ def _draw_caption(draw: ImageDraw.ImageDraw, prompt: str, beat_index: int,
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
           max_width: float) -> list[str]:
-    """Greedy word wrap to `max_width` pixels, at most a few lines, with an ellipsis."""
+    """Greedy word wrap to `max_width` pixels, at most a few lines, with an ellipsis if cut.
+
+    The work is bounded by what the lines can show, not by the length of `text`: only
+    what can fit is measured, and a word wider than a line is split by binary search.
+    """
+    def fits(line: str) -> bool:
+        return draw.textlength(line, font=font) <= max_width
+
+    # Glyphs are at least a pixel wide (bar zero-width ones): nothing further can show.
+    shown = text[: _MAX_CAPTION_LINES * (int(max_width) + 1)]
+    words = shown.split()
     lines: list[str] = []
-    words = text.split() or [""]
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}".strip()
-        if current and draw.textlength(candidate, font=font) > max_width:
+    current, index = "", 0
+    while index < len(words) and len(lines) < _MAX_CAPTION_LINES:
+        candidate = f"{current} {words[index]}" if current else words[index]
+        if fits(candidate):
+            current, index = candidate, index + 1
+        elif current:
             lines.append(current)
-            current = word
+            current = ""
         else:
-            current = candidate
-    lines.append(current)
-    if len(lines) > _MAX_CAPTION_LINES:
-        last = lines[_MAX_CAPTION_LINES - 1]
-        while last and draw.textlength(f"{last}…", font=font) > max_width:
-            last = last[:-1]
-        lines = [*lines[: _MAX_CAPTION_LINES - 1], f"{last.rstrip()}…"]
-    return lines
+            cut = max(1, _fitting_length(fits, words[index]))
+            lines.append(words[index][:cut])
+            words[index] = words[index][cut:]
+    if current:
+        lines.append(current)
+    if index < len(words) or len(shown) < len(text):
+        last = lines[-1]
+        cut = _fitting_length(lambda line: fits(f"{line.rstrip()}…"), last)
+        lines[-1] = f"{last[:cut].rstrip()}…"
+    return lines or [""]
+
+
+def _fitting_length(fits: Callable[[str], bool], text: str) -> int:
+    """The longest prefix of `text` that fits, by binary search: log(n) measurements."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(text[:middle]):
+            low = middle
+        else:
+            high = middle - 1
+    return low

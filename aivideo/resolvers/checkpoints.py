@@ -13,6 +13,7 @@ from strawberry.file_uploads import Upload
 
 from aivideo import models
 from aivideo.domain import budget, continuation, edits
+from aivideo.domain.spec_rules import PROMPT_MAX_CHARS
 from aivideo.domain.tree import spec_of
 from aivideo.domain.values import NewArtifact
 from aivideo.errors import (
@@ -39,6 +40,7 @@ _ERRORS: dict[str, type[AivideoError]] = {
 async def edit_spec(
     info: Info, checkpoint_id: str, patch: Any, description: str | None
 ) -> models.Artifact:
+    await info.context.runtime.limiter.spend(info.context.owner)
     async with info.context.runtime.transaction() as session:
         return await edits.edit_spec(
             session,
@@ -99,6 +101,11 @@ async def regenerate(
     """Check the edit here for a fast answer, then run it as a job and wait for it."""
     from aivideo.pipeline.tasks import regenerate_beat, regenerate_chunk
 
+    if edit == "regenerateBeat" and override is not None and len(override) > PROMPT_MAX_CHARS:
+        raise BadUserInput(
+            f"promptOverride must be at most {PROMPT_MAX_CHARS:,} characters; "
+            f"it has {len(override):,}"
+        )
     rt, owner = info.context.runtime, info.context.owner
     await rt.limiter.spend(owner)
     if edit == "regenerateChunk" and override is not None:
@@ -143,6 +150,7 @@ async def _require_room_to_regenerate(
 
 
 async def create_branch(info: Info, checkpoint_id: str, name: str | None) -> models.Branch:
+    await info.context.runtime.limiter.spend(info.context.owner)
     async with info.context.runtime.transaction() as session:
         return await continuation.create_branch(
             session, owner=info.context.owner, checkpoint_id=checkpoint_id, name=name

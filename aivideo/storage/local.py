@@ -27,9 +27,14 @@ class LocalStorage(Storage):
         return path if path.is_file() else None
 
     async def put(self, content: bytes, *, content_type: str) -> StoredFile:
-        sha = sha256_of(content)
-        await asyncio.to_thread(self._write, self._path(sha), content)
+        # Hashing and writing tens of megabytes would stall every other request.
+        sha = await asyncio.to_thread(self._store, content)
         return StoredFile(sha256=sha, size_bytes=len(content), content_type=content_type)
+
+    def _store(self, content: bytes) -> str:
+        sha = sha256_of(content)
+        self._write(self._path(sha), content)
+        return sha
 
     @staticmethod
     def _write(path: Path, content: bytes) -> None:

@@ -43,7 +43,7 @@ class S3Storage(Storage):
         return f"{self.prefix}{sha256[:2]}/{sha256}"
 
     async def put(self, content: bytes, *, content_type: str) -> StoredFile:
-        sha = sha256_of(content)
+        sha = await asyncio.to_thread(sha256_of, content)  # megabytes: not on the event loop
         if not await self.exists(sha):
             await asyncio.to_thread(
                 self._client.put_object,
