@@ -35,6 +35,8 @@ async def main(duration: int) -> None:
             title=None,
             duration_seconds=duration,
             auto_continue=True,
+            generation=runtime.catalog.generation({}),
+            budget_usd=None,
         )
     while True:
         await broker.wait_all()  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests import api
-from tests.conftest import postgres_database
+from tests.conftest import Server, postgres_database
 from tests.fake_hosted import FakeHosted, running_fake_hosted
 from tests.media_checks import probe
 from tests.service_process import Client, serving
@@ -344,7 +344,7 @@ async def test_a_poll_that_times_out_is_retried(hosted: Service) -> None:
 
 
 async def test_progress_moves_while_a_prediction_runs(hosted: Service) -> None:
-    # given a storyboard image whose prediction reports 50 % and is held there
+    # given a storyboard image whose prediction is held, reporting 90 % (9/10) while held
     fake = hosted.fake
     generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
     video_id = await hosted.create("Rain taps Morse code on a tin roof at night.",
@@ -354,8 +354,8 @@ async def test_progress_moves_while_a_prediction_runs(hosted: Service) -> None:
     fake.replicate.hold()
     try:
         await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
-        # then the video's progress shows half of the first image while it is held
-        expected = round(20 + 20 * 0.5 / beats, 2)
+        # then the video's progress shows 90 % of the first image while it is held
+        expected = round(20 + 20 * 0.9 / beats, 2)
         for _ in range(1200):
             video = await hosted.video(video_id)
             if video["progress"] == expected:
@@ -519,3 +519,42 @@ async def test_a_worker_killed_mid_prediction_is_taken_over_without_paying_twice
     assert len(creates(fake, "black-forest-labs/flux-dev")) == beats
     assert fake.replicate.get(held)["status"] == "succeeded"
     assert done["costUsd"] == pytest.approx(0.025 * beats)
+
+
+async def test_the_same_plan_is_answered_from_the_ledger(hosted: Service) -> None:
+    # given a video planned by gpt-4o-mini
+    fake = hosted.fake
+    prompt = "A tortoise wins a race against the tide, slowly."
+    first = await hosted.settled(await hosted.create(prompt, durationSeconds=10),
+                                 "PAUSED_AT_PHASE1")
+    chats = len(fake.requests_to("POST", "^/v1/chat/completions$"))
+
+    # when the same plan is asked for again
+    second = await hosted.settled(await hosted.create(prompt, durationSeconds=10),
+                                  "PAUSED_AT_PHASE1")
+
+    # then the planner was not called again and nobody paid twice
+    assert len(fake.requests_to("POST", "^/v1/chat/completions$")) == chats
+    spec1, spec2 = (api.artifact(v["checkpoints"][0], "spec") for v in (first, second))
+    assert spec2["data"] == spec1["data"]
+    assert (spec1["costUsd"], spec2["costUsd"]) == (0.00042, 0.0)
+    assert second["costUsd"] == 0.0
+
+
+async def test_models_need_their_credentials(server: Server) -> None:
+    # given a server with no OpenAI or Replicate credentials
+    models = (await server.gql(MODELS))["models"]
+    available = {m["id"]: m["available"] for m in models}
+    assert available["local"] is True
+    assert (available[IMAGES], available[PLANNER]) == (False, False)
+
+    # when a video asks for a Replicate model
+    error = await server.gql_error(
+        api.CREATE_VIDEO,
+        {"input": {"prompt": api.PROMPT, "durationSeconds": 10,
+                   "generation": {"imageModel": IMAGES}}},
+    )
+
+    # then it is refused at once, saying what is missing
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "needs REPLICATE_API_TOKEN" in error["message"]

@@ -71,9 +71,6 @@ class VideoGraph:
     def cost(self, checkpoint_id: str) -> float:
         return round(sum(a.cost_usd for a in self._artifacts_of[checkpoint_id]), 6)
 
-    def total_cost(self) -> float:
-        return round(sum(a.cost_usd for a in self.artifacts), 6)
-
     def current_checkpoint(self) -> Checkpoint | None:
         pending = [c for c in self.checkpoints if c.status == CheckpointStatus.PENDING.value]
         return pending[-1] if pending else None
