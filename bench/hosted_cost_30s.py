@@ -18,9 +18,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fake_hosted import running_fake_hosted  # noqa: E402
-from tests.service_process import serving  # noqa: E402
-from tests.test_hosted_models import HOSTED, OPENAI_KEY, TOKEN, Service, hosted_env  # noqa: E402
+from tests.fake_hosted import running_fake_hosted
+from tests.service_process import serving
+from tests.test_hosted_models import HOSTED, OPENAI_KEY, TOKEN, Service, hosted_env
 
 PROMPT = "A lighthouse keeper befriends a storm. Waves climb the cliffs. Dawn finally breaks."
 
