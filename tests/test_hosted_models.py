@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,7 @@ from tests.conftest import Server, postgres_database
 from tests.fake_hosted import FakeHosted, running_fake_hosted
 from tests.media_checks import probe
 from tests.service_process import Client, serving
-from tests.test_cli import free_port
-from tests.test_processes import AIVIDEO, REDIS_URL, Deployment, _redis_or_skip, _wait_healthy
+from tests.test_processes import deployed
 
 TOKEN, OPENAI_KEY = "r8_secret_token", "sk-secret-key"
 PLANNER, IMAGES = "openai:gpt-4o-mini", "replicate:black-forest-labs/flux-dev"
@@ -467,52 +464,25 @@ async def test_a_worker_killed_mid_prediction_is_taken_over_without_paying_twice
     tmp_path: Path,
 ) -> None:
     # given the production shape (API and a worker over PostgreSQL and Redis) on the fakes
-    client = await _redis_or_skip("")
-    prefix = f"aivideo-hosted-{uuid.uuid4().hex[:8]}:"
     async with running_fake_hosted(token=TOKEN, openai_key=OPENAI_KEY) as fake, \
-            postgres_database() as database_url:
-        env = {
-            **os.environ, **hosted_env(fake), "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL, "AIVIDEO_REDIS_PREFIX": prefix,
-            "AIVIDEO_DATA_DIR": str(tmp_path), "AIVIDEO_RUN_HEARTBEAT_SECONDS": "0.5",
-        }
-        port = free_port()
-        api_process = await asyncio.create_subprocess_exec(
-            *AIVIDEO, "serve", "--port", str(port), env=env
-        )
-        url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            deployment = Deployment(url=url, http=http, key=None, env=env,
-                                    processes=[api_process])
-            service = Service(url=url, http=http, key=None)
-            service.fake = fake
-            try:
-                worker = await deployment.start_worker()
-                await _wait_healthy(http, deployment.processes)
-                generation = {**HOSTED, "planner": "local", "videoModel": "local",
-                              "musicModel": "local"}
-                video_id = await service.create("Two moths waltz around a streetlamp.",
-                                                durationSeconds=10, generation=generation)
-                paused = await service.settled(video_id, "PAUSED_AT_PHASE1")
-                beats = len(api.artifact(paused["checkpoints"][0], "spec")["data"]["beats"])
-                fake.replicate.hold()
-                await service.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
-                held = await _first_polled_prediction(fake, 0)
+            deployed(tmp_path, **hosted_env(fake)) as deployment:
+        service = Service(url=deployment.url, http=deployment.http, key=None)
+        service.fake = fake
+        [worker] = deployment.processes[1:]
+        generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
+        video_id = await service.create("Two moths waltz around a streetlamp.",
+                                        durationSeconds=10, generation=generation)
+        paused = await service.settled(video_id, "PAUSED_AT_PHASE1")
+        beats = len(api.artifact(paused["checkpoints"][0], "spec")["data"]["beats"])
+        fake.replicate.hold()
+        await service.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
+        held = await _first_polled_prediction(fake, 0)
 
-                # when the worker dies mid-prediction and another takes the phase over
-                await deployment.crash(worker)
-                await deployment.start_worker()
-                fake.replicate.release()
-                done = await service.settled(video_id, "PAUSED_AT_PHASE2", "FAILED")
-            finally:
-                for process in deployment.processes:
-                    process.terminate()
-                for process in deployment.processes:
-                    await asyncio.wait_for(process.wait(), 30)
-    keys = [key async for key in client.scan_iter(f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+        # when the worker dies mid-prediction and another takes the phase over
+        await deployment.crash(worker)
+        await deployment.start_worker()
+        fake.replicate.release()
+        done = await service.settled(video_id, "PAUSED_AT_PHASE2", "FAILED")
 
     # then the held prediction was polled to the end, not made again: one per beat
     assert done["status"] == "PAUSED_AT_PHASE2", done["error"]

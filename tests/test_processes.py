@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +59,9 @@ async def _redis_or_skip(prefix: str) -> redis.Redis:
     return client
 
 
-@pytest.fixture(scope="module")
-async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
+@asynccontextmanager
+async def deployed(data_dir: Path, **extra_env: str) -> AsyncIterator[Deployment]:
+    """An API process and one worker over a fresh PostgreSQL database and a Redis prefix."""
     prefix = f"aivideo-test-{uuid.uuid4().hex[:8]}:"
     client = await _redis_or_skip(prefix)
     async with postgres_database() as database_url:
@@ -69,8 +71,9 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
             "REDIS_URL": REDIS_URL,
             "AIVIDEO_REDIS_PREFIX": prefix,
             "PYTHONUNBUFFERED": "1",
-            "AIVIDEO_DATA_DIR": str(tmp_path_factory.mktemp("deployment")),
+            "AIVIDEO_DATA_DIR": str(data_dir),
             "AIVIDEO_RUN_HEARTBEAT_SECONDS": "0.5",
+            **extra_env,
         }
         port = free_port()
         api_process = await asyncio.create_subprocess_exec(
@@ -92,6 +95,12 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
             if keys:
                 await client.delete(*keys)
             await client.aclose()
+
+
+@pytest.fixture(scope="module")
+async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
+    async with deployed(tmp_path_factory.mktemp("deployment")) as running:
+        yield running
 
 
 async def _wait_healthy(
