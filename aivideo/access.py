@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
-from aivideo.domain.api_keys import any_key_exists, owner_of_key
+from aivideo.domain.api_keys import any_key_exists, hash_key, owner_of_key
 from aivideo.errors import Unauthenticated
 from aivideo.runtime import Runtime
 
 LOCAL_OWNER = "local"
+INVALID_KEY = "this API key is not valid"
 HOW_TO = (
     "send 'Authorization: Bearer <key>'; create a key with `aivideo create-api-key --owner NAME`"
 )
@@ -21,6 +23,8 @@ class Caller:
 
     owner: str | None
     error: Unauthenticated | None = None
+    # The key that authenticated it, for long-lived connections to re-check.
+    api_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def refused(cls, message: str) -> Caller:
@@ -53,7 +57,30 @@ async def identify(runtime: Runtime, authorization: str | None) -> Caller:
             return Caller.refused(f"Authorization must be 'Bearer <key>': {HOW_TO}")
         async with runtime.sessions() as session:
             owner = await owner_of_key(session, key.strip())
-        return Caller(owner) if owner else Caller.refused("this API key is not valid")
+        return Caller(owner, api_key=key.strip()) if owner else Caller.refused(INVALID_KEY)
     if await auth_required(runtime):
         return Caller.refused(f"an API key is required: {HOW_TO}")
     return Caller(LOCAL_OWNER)
+
+
+class ApiKeyCache:
+    """Owners of API keys as last looked up, trusted for `ttl` seconds.
+
+    Open websockets re-check their key through it on every operation and periodically, so a
+    revocation (by any process) reaches them within `ttl` at one lookup per key, not per socket.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._looked_up: dict[str, tuple[str | None, float]] = {}
+
+    async def owner_of(self, runtime: Runtime, key: str) -> str | None:
+        """The key's owner while it is live, else None."""
+        digest, now = hash_key(key), time.monotonic()
+        cached = self._looked_up.get(digest)
+        if cached is not None and now - cached[1] < self.ttl:
+            return cached[0]
+        async with runtime.sessions() as session:
+            owner = await owner_of_key(session, key)
+        self._looked_up[digest] = (owner, now)
+        return owner

@@ -7,16 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.types.unset import UNSET, UnsetType
 
-from aivideo.access import identify
+from aivideo.access import ApiKeyCache, Caller, identify
 from aivideo.bootstrap import start_runtime, stop_runtime
 from aivideo.domain import runs
+from aivideo.graphql_router import AivideoGraphQLRouter
 from aivideo.media_routes import router as media_router
 from aivideo.pipeline.broker import broker
+from aivideo.request_guards import RequestGuard
 from aivideo.runtime import Runtime
 from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
@@ -37,27 +36,17 @@ async def get_context(request: Request = None, websocket: WebSocket = None) -> C
     connection = request or websocket
     assert connection is not None
     runtime: Runtime = connection.app.state.runtime
+    # RequestGuard has already authenticated a request with a body; others are looked up here.
+    caller = getattr(connection.state, "caller", None)
+    if not isinstance(caller, Caller):
+        # Websocket clients may instead authenticate in connection_init (on_ws_connect).
+        caller = await identify(runtime, connection.headers.get("authorization"))
     return Context(
         runtime=runtime,
-        # Websocket clients may instead authenticate in connection_init (on_ws_connect).
-        caller=await identify(runtime, connection.headers.get("authorization")),
+        caller=caller,
         base_url=_base_url(runtime, connection),
         loaders=Loaders(runtime.sessions),
     )
-
-
-class AivideoGraphQLRouter(GraphQLRouter[Context, None]):
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Take the `Authorization` value of connection_init; refuse the connection without one."""
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        authorization = params.get("Authorization") or params.get("authorization")
-        if isinstance(authorization, str):
-            context.caller = await identify(context.runtime, authorization)
-        if context.caller.error is not None:
-            raise ConnectionRejectionError(
-                {"message": str(context.caller.error), "code": context.caller.error.code}
-            )
-        return UNSET
 
 
 async def resume_interrupted_runs(runtime: Runtime) -> None:
@@ -85,12 +74,15 @@ def create_app(config: Settings = settings) -> FastAPI:
             await stop_runtime(runtime)
 
     app = FastAPI(title="aivideo", lifespan=lifespan)
+    app.add_middleware(RequestGuard)
     graphql = AivideoGraphQLRouter(
         build_schema(config),
         context_getter=get_context,
         graphql_ide="graphiql",
         multipart_uploads_enabled=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        max_subscriptions_per_connection=config.websocket_max_operations,
+        api_keys=ApiKeyCache(config.api_key_recheck_seconds),
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(media_router)

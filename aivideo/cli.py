@@ -13,14 +13,34 @@ from aivideo.settings import settings
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
+    from sqlalchemy.engine import make_url
 
+    from aivideo.access import is_loopback
     from aivideo.app import create_app
+    from aivideo.data_dir_lock import DataDirInUse, lock_data_dir
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings.host, settings.port = args.host, args.port
+    keys_required = settings.auth == "required" or not is_loopback(args.host)
+    if settings.s3_bucket and keys_required and not settings.secret_key:
+        sys.exit(
+            "aivideo: set AIVIDEO_SECRET_KEY: with media in S3 and API keys required, every "
+            "API process must sign media URLs with the same secret"
+        )
+    lock = None  # held, not used: the data directory is ours while this process lives
+    if settings.is_sqlite or not settings.redis_url:
+        try:
+            lock = lock_data_dir(settings.data_dir)
+        except DataDirInUse as exc:
+            sys.exit(f"aivideo: {exc}")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
-    print(f"aivideo: database {settings.database_url}, files in {settings.data_dir}", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def _display_host(host: str) -> str:

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from pathlib import Path
@@ -46,7 +47,13 @@ def load_secret(configured: str, data_dir: Path) -> bytes:
         return configured.encode()
     path = data_dir / "media-secret"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            # Owner-only from the first byte; another process creating it meanwhile wins.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_hex(32))
     return path.read_text().strip().encode()

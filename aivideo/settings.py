@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # Objects a query could return, lists multiplied (see schema/query_cost.py).
     query_max_objects: int = 100_000
     videos_max_page: int = 100
+    # Request bodies are refused while they stream once over these (SPEC Access): an upload
+    # of 25 MiB plus the multipart envelope, and JSON operations far smaller than that.
+    max_upload_body_bytes: int = 26 * 1024 * 1024
+    max_json_body_bytes: int = 1024 * 1024
+    # How long a websocket trusts its API key before looking it up again (SPEC: a revoked
+    # key stops working within 10 seconds), and the operations one websocket may run at once.
+    api_key_recheck_seconds: float = Field(default=10.0, gt=0, le=10)
+    websocket_max_operations: int = 100
 
     @field_validator("database_url")
     @classmethod

@@ -6,6 +6,7 @@ switches a server to requiring one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -204,3 +205,42 @@ async def test_generation_requests_are_limited_per_owner(tmp_path: Path) -> None
         assert "the limit is 2 per 1 minute per owner; try again in" in error["message"]
         assert (await alice.gql(VIDEO_COUNT))["videos"]["totalCount"] == 2
         await bob.gql(api.CREATE_VIDEO, create)
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_revoked_key_closes_its_open_websockets(tmp_path: Path, protocol: str) -> None:
+    # given carol's subscription, and a second connection of hers, on a server re-checking
+    # keys every 0.2 s
+    carol_key = await create_key(tmp_path, "carol")
+    init = {"Authorization": f"Bearer {carol_key}"}
+    start = "subscribe" if protocol == TRANSPORT_WS else "start"
+    create_input = {"prompt": api.PROMPT, "durationSeconds": 10}
+    create = {"query": api.CREATE_VIDEO, "variables": {"input": create_input}}
+    async with (
+        serving(tmp_path, AIVIDEO_API_KEY_RECHECK_SECONDS="0.2") as url,
+        Subscription(
+            url.replace("http", "ws") + "/graphql", protocol, ALL_CHECKPOINTS, {}, init
+        ) as subscription,
+        Subscription(
+            url.replace("http", "ws") + "/graphql", protocol, ALL_CHECKPOINTS, {}, init
+        ) as second,
+    ):
+        # when her key is revoked
+        await revoke_key(tmp_path, carol_key)
+
+        # then the subscription's socket is closed
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await subscription.next(seconds=30)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+            4403,
+            "the API key of this connection was revoked; reconnect with a live key",
+        )
+        # and a mutation over her other connection is refused, the socket closed
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await second._send({"id": "2", "type": start, "payload": create})
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await second.next(seconds=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    with sqlite3.connect(tmp_path / "aivideo.db") as db:
+        assert db.execute("SELECT count(*) FROM videos").fetchone() == (0,)

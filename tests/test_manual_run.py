@@ -33,6 +33,7 @@ async def upload(
         "/graphql",
         data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.image"]})},
         files={"0": (filename, content, content_type)},
+        headers={"x-aivideo-csrf": "1"},  # an open server wants it on uploads (README Access)
     )
     return response.json()
 
