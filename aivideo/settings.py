@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     default_budget_usd: float | None = None
     # Hosted calls: attempts for 429/5xx/timeouts, first backoff (doubled, with jitter),
     # one request's timeout, how often a prediction is polled and how long it may take.
+    # Beats of a phase made at once (storyboard images, clips): predictions overlap.
+    item_concurrency: int = 2
     provider_max_attempts: int = 6
     provider_backoff_seconds: float = 1.0
     provider_request_timeout_seconds: float = 60.0

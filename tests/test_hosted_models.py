@@ -151,9 +151,10 @@ async def test_a_yolo_video_through_all_four_hosted_phases(hosted: Service) -> N
     assert {r.headers["authorization"] for r in replicate} == {f"Bearer {TOKEN}"}
     flux = creates(fake, "black-forest-labs/flux-dev")[-2:]
     assert [(i["aspect_ratio"], i["output_format"]) for i in flux] == [("16:9", "png")] * 2
-    assert beats[0]["prompt"] in flux[0]["prompt"]
+    # beats are made side by side, so their requests may come in either order
+    assert all(any(b["prompt"] in i["prompt"] for i in flux) for b in beats)
     hailuo = creates(fake, "minimax/hailuo-02")[-2:]
-    assert [i["duration"] for i in hailuo] == [10, 6]
+    assert sorted(i["duration"] for i in hailuo) == [6, 10]
     assert all(i["first_frame_image"].startswith("data:image/jpeg;base64,") for i in hailuo)
     [musicgen] = creates(fake, "meta/musicgen")[-1:]
     assert musicgen["duration"] == 15

@@ -255,12 +255,18 @@ def _frame(canvas: _Canvas, camera: _Camera, scaler: VideoReformatter) -> av.Vid
     top = round((height - crop_h) * camera.y)
     chroma_rows = slice(top // 2, top // 2 + crop_h // 2)
     chroma_cols = slice(left // 2, left // 2 + crop_w // 2)
-    packed = np.concatenate((
-        canvas.luma[top:top + crop_h, left:left + crop_w].ravel(),
-        canvas.blue[chroma_rows, chroma_cols].ravel(),
-        canvas.red[chroma_rows, chroma_cols].ravel(),
-    )).reshape(crop_h * 3 // 2, crop_w)
-    frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
+    crops = (
+        canvas.luma[top:top + crop_h, left:left + crop_w],
+        canvas.blue[chroma_rows, chroma_cols],
+        canvas.red[chroma_rows, chroma_cols],
+    )
+    # Each crop is copied once, straight into the frame's planes (rows may be padded).
+    frame = av.VideoFrame(width=crop_w, height=crop_h, format="yuv420p")
+    for plane, crop in zip(frame.planes, crops, strict=True):
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(
+            plane.height, plane.line_size
+        )
+        rows[:, : plane.width] = crop
     # One swscale thread: per-frame thread hand-off costs more than it saves, and
     # x264 already keeps the other cores busy.
     return scaler.reformat(frame, WIDTH, HEIGHT, "yuv420p", interpolation="BILINEAR", threads=1)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,7 @@ from aivideo.providers.estimates import estimate_usd
 from aivideo.runtime import Runtime
 
 Progress = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 LOCAL = "local"
 
 
@@ -53,6 +55,41 @@ def _within(progress: Progress, done: int, total: int) -> Progress:
         await progress((done + min(max(fraction, 0.0), 1.0)) / total)
 
     return report
+
+
+async def _each_beat(
+    rt: Runtime,
+    count: int,
+    make: Callable[[int, Progress], Awaitable[T]],
+    progress: Progress,
+    *,
+    total: int,
+) -> list[T]:
+    """`make(index, progress)` for each of `count` beats, a few at once, results in order.
+
+    Beats are independent, so they overlap (`AIVIDEO_ITEM_CONCURRENCY`): hosted predictions
+    wait side by side and local encodes share the cores. A beat that fails does not stop the
+    others: what they make is kept in the ledger, so the retry pays only for what is missing.
+    The phase's progress is the sum of the beats' own, out of `total` items.
+    """
+    share = [0.0] * count
+    slots = asyncio.Semaphore(max(1, rt.settings.item_concurrency))
+
+    async def one(index: int) -> T:
+        async def report(fraction: float) -> None:
+            share[index] = min(max(fraction, 0.0), 1.0)
+            await progress(sum(share) / total)
+
+        async with slots:
+            made = await make(index, report)
+        await report(1.0)
+        return made
+
+    outcomes = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return cast(list[T], outcomes)
 
 
 async def plan_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[NewArtifact]:
@@ -114,24 +151,19 @@ async def storyboard_phase(rt: Runtime, work: RunWork, progress: Progress) -> li
     """Phase 2: one image per beat of the consumed spec."""
     spec = next(a.data for a in work.inputs if a.type == ArtifactType.SPEC)
     beats = spec["beats"]
-    out = []
-    for index, beat in enumerate(beats):
+
+    async def draw(index: int, report: Progress) -> NewArtifact:
+        prompt = beats[index]["prompt"]
         media = await beat_image(
             rt, job=job_of(work), model=work.generation["imageModel"], spec=spec, index=index,
-            prompt=beat["prompt"], seed=0, progress=_within(progress, index, len(beats)),
+            prompt=prompt, seed=0, progress=report,
         )
-        out.append(
-            new_artifact(
-                ArtifactType.BEAT_IMAGE,
-                f"beat_{index}",
-                media,
-                beatIndex=index,
-                prompt=beat["prompt"],
-                seed=0,
-            )
+        return new_artifact(
+            ArtifactType.BEAT_IMAGE, f"beat_{index}", media, beatIndex=index, prompt=prompt,
+            seed=0,
         )
-        await progress((index + 1) / len(beats))
-    return out
+
+    return await _each_beat(rt, len(beats), draw, progress, total=len(beats))
 
 
 async def video_chunk(
@@ -187,22 +219,19 @@ async def chunks_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[N
     """Phase 3: a clip per consumed beat image, then the stitched preview."""
     spec = _spec_of(work)
     images = [a for a in work.inputs if a.type == ArtifactType.BEAT_IMAGE]
-    out = []
-    for index, image in enumerate(images):
+
+    async def animate(index: int, report: Progress) -> NewArtifact:
         media = await video_chunk(
             rt, job=job_of(work), model=work.generation["videoModel"], spec=spec, index=index,
-            image=image, seed=0, progress=_within(progress, index, len(images) + 1),
+            image=images[index], seed=0, progress=report,
         )
-        out.append(
-            new_artifact(
-                ArtifactType.VIDEO_CHUNK,
-                f"chunk_{index}",
-                media,
-                beatIndex=index,
-                sourceImage=image.id,
-            )
+        return new_artifact(
+            ArtifactType.VIDEO_CHUNK, f"chunk_{index}", media, beatIndex=index,
+            sourceImage=images[index].id,
         )
-        await progress((index + 1) / (len(images) + 1))
+
+    # The stitch is the last of len(images) + 1 items of progress.
+    out = await _each_beat(rt, len(images), animate, progress, total=len(images) + 1)
     stitched = await stitched_video(
         rt, job=job_of(work), chunk_shas=[a.sha256 or "" for a in out]
     )
