@@ -18,9 +18,13 @@ SPEC_VERSION = 'query($id: ID!) { checkpoint(id: $id) { artifact(key: "spec") { 
 
 @pytest.fixture
 async def phase1(server: Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A paused phase-1 checkpoint, then a limit of two requests a minute from here on."""
+    """A paused phase-1 checkpoint, then a limit of two requests a day from here on.
+
+    A day, not a minute: the sliding window weighs the previous window's hits down as the
+    next one begins, so a test that crossed a minute boundary would see room again.
+    """
     video = await api.paused_video(server)
-    limiter = GenerationLimiter(Settings(rate_limit=f"{LIMIT}/minute", redis_url=""))
+    limiter = GenerationLimiter(Settings(rate_limit=f"{LIMIT}/day", redis_url=""))
     monkeypatch.setattr(server.runtime, "limiter", limiter)
     return api.newest(video["checkpoints"], phase=1)
 
@@ -43,7 +47,7 @@ async def test_create_branch_past_the_limit_is_rate_limited(
 
     # then it is refused and nothing was created
     assert error["extensions"]["code"] == "RATE_LIMITED"
-    assert "the limit is 2 per 1 minute per owner; try again in" in error["message"]
+    assert "the limit is 2 per 1 day per owner; try again in" in error["message"]
     assert await branch_names(server, phase1) == ["main", "main-1", "main-2"]
 
 
