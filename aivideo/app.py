@@ -1,4 +1,4 @@
-"""The FastAPI application: GraphQL at /graphql, media at /media, /healthz."""
+"""The FastAPI application: GraphQL at /graphql, media at /media, the review page at /."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import HTMLResponse
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -22,6 +23,7 @@ from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
 from aivideo.schema.schema import build_schema
 from aivideo.settings import Settings, settings
+from aivideo.web.routes import graphiql_page, mount_web
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,10 @@ class AivideoGraphQLRouter(GraphQLRouter[Context, None]):
             )
         return UNSET
 
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL from the package's own files: it works with no network."""
+        return graphiql_page()
+
 
 async def resume_interrupted_runs(runtime: Runtime) -> None:
     """In-process jobs die with the process: pick up what the last one left unfinished."""
@@ -94,6 +100,7 @@ def create_app(config: Settings = settings) -> FastAPI:
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(media_router)
+    mount_web(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
