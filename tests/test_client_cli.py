@@ -6,6 +6,7 @@ Also the first run: bad settings end `aivideo serve` with one clear line.
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import socket
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import api
+from tests.browser import open_page, screenshot, screenshot_dir
 from tests.conftest import Server
 from tests.test_cli import AIVIDEO, embedded_env, free_port
 
@@ -39,7 +41,7 @@ async def aivideo(*args: str, tmp_path: Path, **env: str) -> tuple[int, list[str
 
 @ON_SQLITE
 async def test_create_yolo_wait_ends_with_the_final_videos_url(
-    server: Server, tmp_path: Path
+    server: Server, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     # when a YOLO video is made from the terminal, waiting for it
     code, out, err = await aivideo(
@@ -67,6 +69,20 @@ async def test_create_yolo_wait_ends_with_the_final_videos_url(
     for label in ("1 plan", "2 storyboard", "3 clips", "4 music & final"):
         assert re.search(rf"{re.escape(label)}\s+━+ 100%", err), err
     assert "refining (branch main)" in err and "complete (branch main)" in err
+    if screenshot_dir() is not None:
+        command = f'$ aivideo create "{api.PROMPT}" --duration 10 --yolo --wait'
+        await terminal_screenshot(request, "cli-create-wait", [command, *out[:1], err, *out[1:]])
+
+
+async def terminal_screenshot(request: pytest.FixtureRequest, name: str, lines: list[str]) -> None:
+    """The README's picture of a terminal session, rendered by the test browser."""
+    browser = request.getfixturevalue("browser")
+    tab = await open_page(browser, width=900, height=300)
+    text = html.escape("\n".join(line.rstrip("\n") for line in lines))
+    style = "background:#1d2330;color:#e8ebf1;font:14px/1.35 monospace;padding:16px;margin:0"
+    await tab.page.set_content(f'<pre style="{style}; white-space: pre-wrap">{text}</pre>')
+    await screenshot(tab.page, name)
+    await tab.page.context.close()
 
 
 @ON_SQLITE
