@@ -1,4 +1,4 @@
-"""The FastAPI application: GraphQL at /graphql, media at /media, /healthz."""
+"""The FastAPI application: GraphQL at /graphql, media at /media, the review page at /."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
 from aivideo.schema.schema import build_schema
 from aivideo.settings import Settings, settings
+from aivideo.web.routes import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def create_app(config: Settings = settings) -> FastAPI:
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(media_router)
+    mount_web(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The `aivideo` command: serve, worker, migrate, export-schema."""
+"""The `aivideo` command: serve, worker, migrate, export-schema, and the client commands."""
 
 from __future__ import annotations
 
@@ -8,12 +8,25 @@ import logging
 import sys
 from pathlib import Path
 
-from aivideo.settings import settings
+from pydantic import ValidationError
+
+from aivideo.client_cli import add_client_commands, version_line
+from aivideo.startup_checks import (
+    StartupError,
+    bind_port,
+    check_services,
+    describe_invalid_settings,
+    without_password,
+)
+
+try:
+    from aivideo.settings import settings
+except ValidationError as invalid:  # a bad AIVIDEO_* value: one line, not a traceback
+    sys.exit(f"aivideo: {describe_invalid_settings(invalid)}")
 
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
-    from sqlalchemy.engine import make_url
 
     from aivideo.access import is_loopback
     from aivideo.app import create_app
@@ -32,12 +45,16 @@ def _serve(args: argparse.Namespace) -> None:
             lock = lock_data_dir(settings.data_dir)
         except DataDirInUse as exc:
             sys.exit(f"aivideo: {exc}")
+    # The port first, then the services: nothing is migrated for a server that cannot start.
+    listening = bind_port(args.host, args.port)
+    asyncio.run(check_services(settings.database_url, settings.redis_url))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    database = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
+    database = without_password(settings.database_url)
     print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
+    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info")
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
         if lock is not None:
             lock.close()
@@ -115,10 +132,15 @@ def _worker(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aivideo", description=__doc__)
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the API (and, embedded, the jobs)")
-    serve.add_argument("--host", default=settings.host)
-    serve.add_argument("--port", type=int, default=settings.port)
+    serve.add_argument(
+        "--host", default=settings.host, help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=settings.port, help="port to listen on (default: %(default)s)"
+    )
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
     key = commands.add_parser("create-api-key", help="print a new API key for an owner")
@@ -128,17 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key", help="the key to revoke")
     revoke.set_defaults(run=_api_key_command)
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
-    export.add_argument("--output", "-o", default="schema.graphql")
+    export.add_argument("--output", "-o", default="schema.graphql", help="(default: %(default)s)")
     export.set_defaults(run=_export_schema)
     worker = commands.add_parser("worker", help="run job workers against REDIS_URL")
-    worker.add_argument("--workers", type=int, default=1)
+    worker.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
     worker.set_defaults(run=_worker)
+    add_client_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except StartupError as exc:
+        sys.exit(f"aivideo: {exc}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from aivideo.pipeline.broker import broker
 from aivideo.runtime import Runtime
 from aivideo.settings import Settings
 
+pytest_plugins = ["tests.browser"]  # the headless chromium fixtures
+
 REQUIRE_SERVICES = os.environ.get("AIVIDEO_REQUIRE_SERVICES") == "1"
 TEST_DATABASE_URL = os.environ.get(
     "AIVIDEO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

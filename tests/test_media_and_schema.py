@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from aivideo.schema.schema import schema
 from tests import api
 from tests.conftest import Server
@@ -48,7 +50,11 @@ def test_exported_schema_is_in_sync() -> None:
 
 
 def test_exported_schema_meets_the_contract() -> None:
+    # The design contract lives beside the repository in the team's workspace (and CI);
+    # a user's clone has no ../shared, and the comparison skips there.
     checker = ROOT.parent / "shared" / "tools" / "contract_check.py"
+    if not checker.exists():
+        pytest.skip(f"the design contract's checker is not here ({checker})")
     result = subprocess.run(
         [sys.executable, str(checker), str(ROOT / "schema.graphql")],
         capture_output=True,

@@ -79,11 +79,14 @@ async def test_video_status_follows_progress(server: Server) -> None:
     video = await api.paused_video(server, durationSeconds=30)
     phase1 = api.newest(video["checkpoints"], phase=1)
     async with Subscription(server.ws_url, TRANSPORT_WS, STATUS, {"videoId": video["id"]}) as sub:
+        # the current status comes first, before anything changes
+        current = (await sub.next())["data"]["videoStatus"]
         await api.continue_and_settle(server, phase1["id"])
         events = []
         while not events or events[-1]["status"] != "PAUSED_AT_PHASE2":
             events.append((await sub.next())["data"]["videoStatus"])
 
+    assert (current["status"], current["progress"]) == ("PAUSED_AT_PHASE1", 20.0)
     statuses = [e["status"] for e in events]
     assert statuses[0] == "GENERATING_STORYBOARD" and statuses[-1] == "PAUSED_AT_PHASE2"
     progress = [e["progress"] for e in events]
@@ -91,6 +94,41 @@ async def test_video_status_follows_progress(server: Server) -> None:
     assert len(set(progress)) >= 3  # it advanced per beat, not only at the ends
     assert events[-1]["video"] == {"id": video["id"], "status": "PAUSED_AT_PHASE2"}
     assert {e["branchName"] for e in events} == {"main"}
+
+
+@PROTOCOLS
+async def test_video_status_sends_a_finished_videos_status_at_once(
+    server: Server, protocol: str
+) -> None:
+    # given a YOLO video that has finished
+    created = await api.create_video(server, autoContinue=True)
+    await server.settle()
+
+    # when a client subscribes only now
+    async with Subscription(server.ws_url, protocol, STATUS, {"videoId": created["id"]}) as sub:
+        event = (await sub.next())["data"]["videoStatus"]
+        # then it gets the final status at once, and nothing more since nothing changes
+        assert await sub.nothing_within(0.3)
+
+    assert event == {
+        "videoId": created["id"],
+        "status": "COMPLETE",
+        "progress": 100.0,
+        "currentPhase": 4,
+        "branchName": "main",
+        "video": {"id": created["id"], "status": "COMPLETE"},
+    }
+
+
+async def test_video_status_of_a_paused_video_starts_with_its_pause(server: Server) -> None:
+    video = await api.paused_video(server)
+    async with Subscription(server.ws_url, TRANSPORT_WS, STATUS, {"videoId": video["id"]}) as sub:
+        event = (await sub.next())["data"]["videoStatus"]
+    assert (event["status"], event["progress"], event["currentPhase"]) == (
+        "PAUSED_AT_PHASE1",
+        20.0,
+        1,
+    )
 
 
 async def test_subscribing_to_an_unknown_video_is_not_found(server: Server) -> None:

@@ -75,9 +75,45 @@ async def _replay(info: Info, after: models.Checkpoint) -> list[Event]:
 
 
 async def status_events(info: Info, *, video_id: str) -> AsyncIterator[Event]:
-    """Every status or progress change of one of the caller's videos."""
+    """The video's current status at once, then every status or progress change.
+
+    The live subscription opens before the current row is read, so no change falls
+    between the two; a live event equal to the one just sent is not repeated.
+    """
     await owned_video(info, video_id)
     async with info.context.runtime.events.subscribe(status_channel(video_id)) as live:
+        current = await _current_status(info, video_id)
+        if current is None:
+            return  # deleted between the ownership check and now
+        yield current
+        last = _state_of(current)
         async for event in live:
-            if event["owner"] == info.context.owner:
-                yield event
+            if event["owner"] != info.context.owner or _state_of(event) == last:
+                continue
+            last = _state_of(event)
+            yield event
+
+
+async def _current_status(info: Info, video_id: str) -> Event | None:
+    # A fresh session, not the loaders: the snapshot must be read after subscribing.
+    async with info.context.runtime.sessions() as session:
+        video = await session.get(models.Video, video_id)
+        if video is None:
+            return None
+        branch = (
+            await session.get(models.Branch, video.active_branch_id)
+            if video.active_branch_id
+            else None
+        )
+    return {
+        "videoId": video.id,
+        "owner": video.owner,
+        "status": video.status,
+        "progress": video.progress,
+        "currentPhase": video.current_phase,
+        "branchName": branch.name if branch is not None else None,
+    }
+
+
+def _state_of(event: Event) -> tuple[object, ...]:
+    return (event["status"], event["progress"], event["currentPhase"], event["branchName"])
