@@ -26,6 +26,8 @@ from aivideo.models import (
     RunStatus,
 )
 
+_ACTIVE_RUNS = frozenset({RunStatus.QUEUED.value, RunStatus.RUNNING.value})
+
 
 @dataclass
 class VideoGraph:
@@ -38,6 +40,13 @@ class VideoGraph:
     branch_by_id: dict[str, Branch] = field(init=False)
     _children: dict[str | None, list[Checkpoint]] = field(init=False)
     _artifacts_of: dict[str, list[Artifact]] = field(init=False)
+    # Indexes, so that a field asked of every branch costs what that branch holds, not
+    # what the whole video holds: the status query grows linearly with the tree.
+    _checkpoints_on: dict[str, list[Checkpoint]] = field(init=False)
+    _runs_on: dict[str, list[Run]] = field(init=False)
+    _runs_from: dict[str | None, list[Run]] = field(init=False)
+    _child_branches: dict[str | None, list[Branch]] = field(init=False)
+    _run_order: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.checkpoints.sort(key=lambda c: c.seq)
@@ -45,11 +54,21 @@ class VideoGraph:
         self.artifact_by_id = {a.id: a for a in self.artifacts}
         self.branch_by_id = {b.id: b for b in self.branches}
         self._children = defaultdict(list)
+        self._checkpoints_on = defaultdict(list)
         for checkpoint in self.checkpoints:
             self._children[checkpoint.parent_id].append(checkpoint)
+            self._checkpoints_on[checkpoint.branch_id].append(checkpoint)
         self._artifacts_of = defaultdict(list)
         for artifact in self.artifacts:
             self._artifacts_of[artifact.checkpoint_id].append(artifact)
+        self._runs_on, self._runs_from = defaultdict(list), defaultdict(list)
+        for run in self.runs:
+            self._runs_on[run.branch_id].append(run)
+            self._runs_from[run.parent_checkpoint_id].append(run)
+        self._run_order = {run.id: index for index, run in enumerate(self.runs)}
+        self._child_branches = defaultdict(list)
+        for branch in self.branches:
+            self._child_branches[branch.parent_branch_id].append(branch)
 
     # Checkpoints
     def roots(self) -> list[Checkpoint]:
@@ -77,14 +96,14 @@ class VideoGraph:
 
     # Branches
     def branch_checkpoints(self, branch_id: str) -> list[Checkpoint]:
-        return [c for c in self.checkpoints if c.branch_id == branch_id]
+        return list(self._checkpoints_on[branch_id])
 
     def head(self, branch_id: str) -> Checkpoint | None:
         on_branch = self.branch_checkpoints(branch_id)
         return on_branch[-1] if on_branch else None
 
     def child_branches(self, branch_id: str) -> list[Branch]:
-        return [b for b in self.branches if b.parent_branch_id == branch_id]
+        return list(self._child_branches[branch_id])
 
     def final_of_branch(self, branch_id: str) -> Artifact | None:
         finals = [
@@ -110,7 +129,7 @@ class VideoGraph:
         return [b for b in self.branches if b.status in live]
 
     def running_run(self, branch_id: str) -> Run | None:
-        active = [r for r in self.runs if r.branch_id == branch_id and RunStatus(r.status).active]
+        active = [r for r in self._runs_on[branch_id] if r.status in _ACTIVE_RUNS]
         return active[-1] if active else None
 
     def can_continue(self, branch: Branch) -> bool:
@@ -119,9 +138,18 @@ class VideoGraph:
         return continuation_rules.can_continue(
             head=head,
             branch_checkpoints=self.branch_checkpoints(branch.id),
-            runs=self.runs,
+            runs=self._runs_near(head, branch.id),
             current_inputs=self.consumable(head) if head is not None else [],
         )
+
+    def _runs_near(self, head: Checkpoint | None, branch_id: str) -> list[Run]:
+        """The runs the planner reads for a branch's head, in creation order: those on the
+        branch, those from the head, and those on the branches the latter went to."""
+        from_head = self._runs_from[head.id] if head is not None else []
+        near = {r.id: r for r in self._runs_on[branch_id]}
+        for run in from_head:
+            near.update((r.id, r) for r in self._runs_on[run.branch_id])
+        return sorted(near.values(), key=lambda r: self._run_order[r.id])
 
     def consumable(self, checkpoint: Checkpoint) -> list[str]:
         """Ids of the checkpoint's latest versions that the next phase would consume."""
@@ -130,7 +158,7 @@ class VideoGraph:
 
     def can_retry(self, branch: Branch) -> bool:
         """Whether retryBranch would queue the branch's last run again."""
-        return continuation_rules.can_retry(branch=branch, runs=self.runs)
+        return continuation_rules.can_retry(branch=branch, runs=self._runs_on[branch.id])
 
     def seconds_remaining(self, branch_id: str | None, now: datetime) -> int | None:
         """Of the running phase, extrapolated from its progress so far; None when unknown."""
