@@ -74,11 +74,15 @@ async def _each_beat(
     """
     share = [0.0] * count
     slots = asyncio.Semaphore(max(1, rt.settings.item_concurrency))
+    # One report at a time, each stored and announced before the next: progress never
+    # goes back, neither in the database nor in the order subscribers see it.
+    reporting = asyncio.Lock()
 
     async def one(index: int) -> T:
         async def report(fraction: float) -> None:
-            share[index] = min(max(fraction, 0.0), 1.0)
-            await progress(sum(share) / total)
+            share[index] = max(share[index], min(fraction, 1.0))
+            async with reporting:
+                await progress(sum(share) / total)
 
         async with slots:
             made = await make(index, report)
