@@ -8,7 +8,7 @@ bound below; an object field counts as one. Scalars are free: tokens bound them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -25,8 +25,6 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     get_named_type,
     get_nullable_type,
     is_input_type,
@@ -35,7 +33,6 @@ from graphql import (
     value_from_ast,
 )
 from graphql.pyutils import Undefined
-from strawberry.extensions import SchemaExtension
 
 from aivideo.errors import BadUserInput
 
@@ -172,48 +169,23 @@ class _Estimator:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def query_cost_rules(
+def breadth_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
     *,
     max_objects: int,
-    variables: Mapping[str, Any],
-    operation_name: str | None,
     list_bounds: Mapping[str, int],
-) -> tuple[type[ValidationRule], type[ValidationRule]]:
-    """Validation rules refusing the operation when it could return over `max_objects`.
-
-    The first goes before every other rule and notes their errors; the second, last,
-    estimates only an otherwise valid document (fragments have no cycles then), so a
-    request over another limit gets that one error.
-    """
-    problems: list[GraphQLError] = []
-
-    class ProblemWitness(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            report: Callable[[GraphQLError], None] = context.on_error
-
-            def noted(error: GraphQLError) -> None:
-                problems.append(error)
-                report(error)
-
-            # Some rules report from their constructors, so this one is built first.
-            context.on_error = noted  # type: ignore[method-assign]
-
-    class QueryCostRule(ValidationRule):
-        context: ValidationContext
-
-        def leave_document(self, node: DocumentNode, *_args: Any) -> None:
-            if problems:
-                return
-            for operation in _operations(node, operation_name):
-                estimate = estimate_objects(
-                    self.context.schema, operation, _fragments(node), variables, list_bounds
-                )
-                if estimate > max_objects:
-                    self.report_error(_too_broad(operation, estimate, max_objects))
-                    return
-
-    return ProblemWitness, QueryCostRule
+) -> list[GraphQLError]:
+    """The error for an otherwise valid document that could return over `max_objects`."""
+    for operation in _operations(document, operation_name):
+        estimate = estimate_objects(
+            schema, operation, _fragments(document), variables, list_bounds
+        )
+        if estimate > max_objects:
+            return [_too_broad(operation, estimate, max_objects)]
+    return []
 
 
 def _operations(document: DocumentNode, name: str | None) -> Iterator[OperationDefinitionNode]:
@@ -237,25 +209,3 @@ def _too_broad(operation: OperationDefinitionNode, estimate: int, limit: int) ->
         "can hold): select fewer nested lists, or split the query into several"
     )
     return GraphQLError(message, nodes=operation, original_error=BadUserInput(message))
-
-
-class QueryCostLimiter(SchemaExtension):
-    """Adds the breadth rule to each operation's validation, with that request's variables.
-
-    Validation runs for queries, mutations and subscriptions alike (websockets included),
-    always before any resolver.
-    """
-
-    def __init__(self, *, max_objects: int, list_bounds: Mapping[str, int] = LIST_BOUNDS) -> None:
-        self.max_objects, self.list_bounds = max_objects, list_bounds
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        witness, rule = query_cost_rules(
-            max_objects=self.max_objects,
-            variables=context.variables or {},
-            operation_name=context.operation_name,
-            list_bounds=self.list_bounds,
-        )
-        context.validation_rules = (witness, *context.validation_rules, rule)
-        yield
