@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from aivideo.domain.api_keys import any_key_exists, hash_key, owner_of_key
@@ -40,47 +42,73 @@ def is_loopback(host: str) -> bool:
         return False  # a name other than localhost may resolve anywhere
 
 
-async def auth_required(runtime: Runtime) -> bool:
+async def auth_required(runtime: Runtime, access: AccessCache | None = None) -> bool:
     """Required when asked for, when listening beyond loopback, or once any key exists."""
     config = runtime.settings
     if config.auth == "required" or not is_loopback(config.host):
         return True
+    if access is not None:
+        return await access.keys_exist(runtime)
     async with runtime.sessions() as session:
         return await any_key_exists(session)
 
 
-async def identify(runtime: Runtime, authorization: str | None) -> Caller:
+async def identify(
+    runtime: Runtime, authorization: str | None, access: AccessCache | None = None
+) -> Caller:
     """The caller for an `Authorization` value (header, or websocket connection_init)."""
     if authorization:
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             return Caller.refused(f"Authorization must be 'Bearer <key>': {HOW_TO}")
-        async with runtime.sessions() as session:
-            owner = await owner_of_key(session, key.strip())
-        return Caller(owner, api_key=key.strip()) if owner else Caller.refused(INVALID_KEY)
-    if await auth_required(runtime):
+        key = key.strip()
+        if access is not None:
+            owner = await access.owner_of(runtime, key)
+        else:
+            async with runtime.sessions() as session:
+                owner = await owner_of_key(session, key)
+        return Caller(owner, api_key=key) if owner else Caller.refused(INVALID_KEY)
+    if await auth_required(runtime, access):
         return Caller.refused(f"an API key is required: {HOW_TO}")
     return Caller(LOCAL_OWNER)
 
 
-class ApiKeyCache:
-    """Owners of API keys as last looked up, trusted for `ttl` seconds.
+class AccessCache:
+    """The key table's answers, trusted briefly so that requests do not each ask the database.
 
-    Open websockets re-check their key through it on every operation and periodically, so a
-    revocation (by any process) reaches them within `ttl` at one lookup per key, not per socket.
+    A key's owner (or that it has none) is trusted for `ttl` seconds: a revocation, by any
+    process, reaches every request and open websocket within `ttl` (at most 10 s, SPEC).
+    While no key exists, that is trusted for `open_ttl` seconds, so a first key closes an
+    open server within that; keys are never deleted, so once one exists keys stay required.
+    At most `size` keys are remembered, so made-up keys cannot grow memory.
     """
 
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._looked_up: dict[str, tuple[str | None, float]] = {}
+    def __init__(self, ttl: float, *, open_ttl: float = 1.0, size: int = 10_000) -> None:
+        self.ttl, self.open_ttl, self.size = ttl, open_ttl, size
+        self._looked_up: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
+        self._keys_exist = False
+        self._checked_at = -math.inf
+
+    async def keys_exist(self, runtime: Runtime) -> bool:
+        now = time.monotonic()
+        if self._keys_exist or now - self._checked_at < self.open_ttl:
+            return self._keys_exist
+        async with runtime.sessions() as session:
+            self._keys_exist = await any_key_exists(session)
+        self._checked_at = now
+        return self._keys_exist
 
     async def owner_of(self, runtime: Runtime, key: str) -> str | None:
         """The key's owner while it is live, else None."""
         digest, now = hash_key(key), time.monotonic()
         cached = self._looked_up.get(digest)
         if cached is not None and now - cached[1] < self.ttl:
+            self._looked_up.move_to_end(digest)
             return cached[0]
         async with runtime.sessions() as session:
             owner = await owner_of_key(session, key)
         self._looked_up[digest] = (owner, now)
+        self._looked_up.move_to_end(digest)
+        while len(self._looked_up) > self.size:
+            self._looked_up.popitem(last=False)
         return owner

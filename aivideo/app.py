@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, WebSocket
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from aivideo.access import ApiKeyCache, Caller, identify
+from aivideo.access import AccessCache, Caller, identify
 from aivideo.bootstrap import start_runtime, stop_runtime
 from aivideo.domain import runs
 from aivideo.graphql_router import AivideoGraphQLRouter
@@ -41,7 +41,9 @@ async def get_context(request: Request = None, websocket: WebSocket = None) -> C
     caller = getattr(connection.state, "caller", None)
     if not isinstance(caller, Caller):
         # Websocket clients may instead authenticate in connection_init (on_ws_connect).
-        caller = await identify(runtime, connection.headers.get("authorization"))
+        caller = await identify(
+            runtime, connection.headers.get("authorization"), connection.app.state.access
+        )
     return Context(
         runtime=runtime,
         caller=caller,
@@ -75,6 +77,8 @@ def create_app(config: Settings = settings) -> FastAPI:
             await stop_runtime(runtime)
 
     app = FastAPI(title="aivideo", lifespan=lifespan)
+    # One cache of the key table per app, for every request, handshake and open websocket.
+    access = app.state.access = AccessCache(config.api_key_recheck_seconds)
     app.add_middleware(RequestGuard)
     graphql = AivideoGraphQLRouter(
         build_schema(config),
@@ -83,7 +87,7 @@ def create_app(config: Settings = settings) -> FastAPI:
         multipart_uploads_enabled=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         max_subscriptions_per_connection=config.websocket_max_operations,
-        api_keys=ApiKeyCache(config.api_key_recheck_seconds),
+        access=access,
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(media_router)

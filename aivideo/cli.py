@@ -52,7 +52,12 @@ def _serve(args: argparse.Namespace) -> None:
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
     database = without_password(settings.database_url)
     print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
-    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # No per-message deflate: its zlib state per socket cost more memory and CPU than the
+    # small JSON frames it would save (many idle subscriptions per process).
+    config = uvicorn.Config(
+        create_app(settings), host=args.host, port=args.port, log_level="info",
+        ws_per_message_deflate=False,
+    )
     try:
         uvicorn.Server(config).run(sockets=[listening])
     finally:

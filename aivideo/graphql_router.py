@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from aivideo.access import ApiKeyCache, auth_required, identify
+from aivideo.access import AccessCache, auth_required, identify
 from aivideo.schema.context import Context
 from aivideo.web.routes import graphiql_page
 
@@ -94,8 +94,8 @@ class KeyWatch:
         """Whether the key still works (as of its cached lookup); without one: still open."""
         runtime, key = self.context.runtime, self.context.caller.api_key
         if key is None:
-            return not await auth_required(runtime)
-        return await self.router.api_keys.owner_of(runtime, key) is not None
+            return not await auth_required(runtime, self.router.access)
+        return await self.router.access.owner_of(runtime, key) is not None
 
     async def close(self) -> None:
         websocket = self.context.request
@@ -258,16 +258,16 @@ class AivideoGraphQLRouter(GraphQLRouter[Context, None]):
         """GraphiQL from the package's own files: it works with no network."""
         return graphiql_page()
 
-    def __init__(self, *args: Any, api_keys: ApiKeyCache, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, access: AccessCache, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.api_keys = api_keys
+        self.access = access
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Take the `Authorization` value of connection_init; refuse the connection without one."""
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         authorization = params.get("Authorization") or params.get("authorization")
         if isinstance(authorization, str):
-            context.caller = await identify(context.runtime, authorization)
+            context.caller = await identify(context.runtime, authorization, self.access)
         if context.caller.error is not None:
             raise ConnectionRejectionError(
                 {"message": str(context.caller.error), "code": context.caller.error.code}

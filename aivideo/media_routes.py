@@ -51,4 +51,5 @@ async def _owner(runtime: Runtime, request: Request, sha256: str, token: str | N
     """A signed URL's owner, else the API key's (or the open server's) owner."""
     if token is not None:
         return media_tokens.verify(runtime.secret, token, sha256=sha256)
-    return (await identify(runtime, request.headers.get("authorization"))).owner
+    authorization = request.headers.get("authorization")
+    return (await identify(runtime, authorization, request.app.state.access)).owner

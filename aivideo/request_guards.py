@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http.parse_content_type import parse_content_type
 
-from aivideo.access import Caller, auth_required, identify, is_loopback
+from aivideo.access import AccessCache, Caller, auth_required, identify, is_loopback
 from aivideo.runtime import Runtime
 from aivideo.settings import Settings
 
@@ -107,15 +107,16 @@ def check_declared_length(headers: Headers, limit: int) -> None:
 
 
 async def check_http(runtime: Runtime, scope: Scope, headers: Headers) -> Caller | None:
+    access: AccessCache = scope["app"].state.access
     """Refuse what the app must never read; the authenticated caller when there is one."""
     has_body, caller = scope["method"] in BODY_METHODS, None
     if scope["path"].startswith(GUARDED_PATHS):
-        if not await auth_required(runtime):
+        if not await auth_required(runtime, access):
             check_host(headers)
             if has_body:
                 check_unforgeable(headers)
         elif has_body:
-            caller = await identify(runtime, headers.get("authorization"))
+            caller = await identify(runtime, headers.get("authorization"), access)
             if caller.error is not None:
                 raise Refusal(401, caller.error.code, str(caller.error))
     check_declared_length(headers, body_limit(runtime.settings, media_type(headers)))
@@ -137,23 +138,32 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return receive_within_limit
 
 
-async def _refuse_http(send: Send, refusal: Refusal) -> None:
+async def _refuse_http(send: Send, refusal: Refusal, *, drained: bool = False) -> None:
     body = json.dumps(
         {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code}}]}
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": refusal.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                # The body was not read: the connection cannot carry another request.
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if not drained:
+        # The body was not read: the connection cannot carry another request.
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive, headers: Headers, limit: int) -> bool:
+    """Read and drop a body declared to be within `limit`, so that the client, still sending
+    it, can read the refusal; False (nothing read) for a body that may be larger."""
+    declared = headers.get("content-length")
+    if declared is None or not declared.isdigit() or int(declared) > limit:
+        return False
+    more = True
+    while more:
+        message = await receive()
+        more = message["type"] == "http.request" and message.get("more_body", False)
+    return True
 
 
 class RequestGuard:
@@ -173,7 +183,7 @@ class RequestGuard:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Cross-site Origins are refused by Strawberry itself; a rebound name is refused here.
         runtime: Runtime = scope["app"].state.runtime
-        if not await auth_required(runtime):
+        if not await auth_required(runtime, scope["app"].state.access):
             try:
                 check_host(Headers(scope=scope))
             except Refusal as refusal:
@@ -187,7 +197,12 @@ class RequestGuard:
         try:
             caller = await check_http(runtime, scope, headers)
         except Refusal as refusal:
-            await _refuse_http(send, refusal)
+            # A small body (an upload without its CSRF header, say) is read and dropped first;
+            # a large or unauthenticated one is never read (the connection closes instead).
+            small = refusal.status == 403 and scope["method"] in BODY_METHODS
+            limit = body_limit(runtime.settings, media_type(headers))
+            drained = small and await _drain(receive, headers, limit)
+            await _refuse_http(send, refusal, drained=drained)
             return
         if caller is not None:  # get_context need not look it up again
             scope.setdefault("state", {})["caller"] = caller

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -57,9 +58,27 @@ def _graph_loader(sessions: SessionMaker) -> DataLoader[str, VideoGraph]:
 class Loaders:
     """`VideoByIdLoader`-style loaders by entity, plus the whole-tree `graph` by video id."""
 
+    # Each made on first use: a subscription event refreshes them all, and most events
+    # touch one or none.
     def __init__(self, sessions: SessionMaker) -> None:
-        self.video_by_id = _by_id_loader(sessions, Video)
-        self.checkpoint_by_id = _by_id_loader(sessions, Checkpoint)
-        self.artifact_by_id = _by_id_loader(sessions, Artifact)
-        self.branch_by_id = _by_id_loader(sessions, Branch)
-        self.graph_by_video_id = _graph_loader(sessions)
+        self._sessions = sessions
+
+    @cached_property
+    def video_by_id(self) -> DataLoader[str, Video | None]:
+        return _by_id_loader(self._sessions, Video)
+
+    @cached_property
+    def checkpoint_by_id(self) -> DataLoader[str, Checkpoint | None]:
+        return _by_id_loader(self._sessions, Checkpoint)
+
+    @cached_property
+    def artifact_by_id(self) -> DataLoader[str, Artifact | None]:
+        return _by_id_loader(self._sessions, Artifact)
+
+    @cached_property
+    def branch_by_id(self) -> DataLoader[str, Branch | None]:
+        return _by_id_loader(self._sessions, Branch)
+
+    @cached_property
+    def graph_by_video_id(self) -> DataLoader[str, VideoGraph]:
+        return _graph_loader(self._sessions)
