@@ -1,30 +1,25 @@
-"""The process's shared services, and the transaction that runs effects after commit."""
+"""The process's shared services, and the unit of work that runs effects after commit."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlmodel import col
 
 from aivideo.db import SessionMaker
-from aivideo.domain.effects import Effects, take_effects
-from aivideo.models import Artifact
+from aivideo.domain.effects import take_effects
 from aivideo.providers.base import ClipGenerator, ImageGenerator, MusicGenerator, Planner, Provider
 from aivideo.providers.catalog import Catalog
 from aivideo.providers.registry import HostedModels
 from aivideo.rate_limits import GenerationLimiter
+from aivideo.runtime.after_commit import AfterCommit
+from aivideo.runtime.file_cleanup import FileCleanup
+from aivideo.runtime.job_queue import JobQueue
 from aivideo.settings import Settings
 from aivideo.storage.base import Storage
 from aivideo.subscriptions.broker_base import EventBroker
-
-log = logging.getLogger(__name__)
-
-EnqueueRun = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -39,7 +34,7 @@ class Runtime:
     catalog: Catalog
     hosted: HostedModels
     events: EventBroker
-    enqueue_run: EnqueueRun
+    jobs: JobQueue
     secret: bytes  # signs media URLs
     limiter: GenerationLimiter
 
@@ -55,6 +50,19 @@ class Runtime:
     def music(self, model_id: str) -> MusicGenerator:
         return self.provider if model_id == "local" else self.hosted.media(model_id)
 
+    @property
+    def files(self) -> FileCleanup:
+        """Removal of stored files no artifact uses any more."""
+        return FileCleanup(sessions=self.sessions, storage=self.storage)
+
+    @property
+    def after_commit(self) -> AfterCommit:
+        # Built per use from the current services, so a test may swap one of them.
+        return AfterCommit(events=self.events, jobs=self.jobs, hosted=self.hosted, files=self.files)
+
+    async def enqueue_run(self, run_id: str) -> None:
+        await self.jobs.enqueue_run(run_id)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit, then publish its events, queue its jobs, drop orphan files."""
@@ -66,54 +74,4 @@ class Runtime:
                 take_effects(session)
                 raise
             effects = take_effects(session)
-        await self.apply(effects)
-
-    async def apply(self, effects: Effects) -> None:
-        # What is committed stands: a failure here is logged, never turned into an error.
-        # Subscribers recover missed events by replaying with `after`; a run whose job was
-        # not queued is queued again by the workers' sweep.
-        for channel, event in effects.events:
-            try:
-                await self.events.publish(channel, event)
-            except (OSError, ConnectionError, TimeoutError) as exc:
-                log.warning("event on %s not published: %s", channel, exc)
-        for run_id in effects.run_ids:
-            try:
-                await self.enqueue_run(run_id)
-            except (OSError, ConnectionError, TimeoutError) as exc:
-                log.error("run %s not queued (the sweep will queue it): %s", run_id, exc)
-        for model, prediction_ids in effects.predictions_to_cancel:
-            try:
-                await self.hosted.cancel(model, prediction_ids)
-            except Exception as exc:  # the video is cancelled either way; the provider may finish
-                log.warning("predictions %s of %s not cancelled: %s", prediction_ids, model, exc)
-        if effects.orphan_candidates:
-            try:
-                await self._drop_unreferenced(effects.orphan_candidates)
-            except (OSError, ConnectionError, TimeoutError) as exc:
-                log.warning("unused files not removed (they stay until a later delete): %s", exc)
-
-    async def _drop_unreferenced(self, shas: set[str]) -> None:
-        async with self.sessions() as session:
-            used = set(
-                await session.scalars(
-                    select(col(Artifact.sha256)).where(col(Artifact.sha256).in_(shas)).distinct()
-                )
-            )
-        for sha in shas - used:
-            await self.storage.delete(sha)
-
-
-_current: Runtime | None = None
-
-
-def set_runtime(runtime: Runtime | None) -> None:
-    global _current
-    _current = runtime
-
-
-def current_runtime() -> Runtime:
-    """The runtime of this process (set by the app's or the worker's startup)."""
-    if _current is None:
-        raise RuntimeError("aivideo runtime is not started")
-    return _current
+        await self.after_commit.apply(effects)

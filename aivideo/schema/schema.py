@@ -11,7 +11,7 @@ from aivideo.schema.error_codes import ErrorCodes, log_unexpected
 from aivideo.schema.mutation import Mutation
 from aivideo.schema.query import Query
 from aivideo.schema.subscription import Subscription
-from aivideo.settings import Settings, settings
+from aivideo.settings import Settings
 
 
 class Schema(strawberry.Schema):
@@ -21,7 +21,8 @@ class Schema(strawberry.Schema):
         log_unexpected(errors)
 
 
-def build_schema(config: Settings = settings) -> strawberry.Schema:
+def build_schema(config: Settings) -> strawberry.Schema:
+    """The schema with the query limits of `config`."""
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -35,5 +36,3 @@ def build_schema(config: Settings = settings) -> strawberry.Schema:
         ],
     )
 
-
-schema = build_schema()
