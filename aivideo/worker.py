@@ -8,7 +8,7 @@ from contextlib import suppress
 from taskiq import AsyncBroker, TaskiqEvents, TaskiqState
 
 from aivideo.bootstrap import build_jobs, start_runtime, stop_runtime
-from aivideo.pipeline.run_watch import sweep_forever
+from aivideo.pipeline.run_watch import start_sweeper
 from aivideo.settings import settings
 
 
@@ -23,7 +23,7 @@ def build_worker_broker() -> AsyncBroker:
 
     async def start(state: TaskiqState) -> None:
         state.runtime = await start_runtime(config, jobs)
-        state.sweeper = asyncio.create_task(sweep_forever(state.runtime))
+        state.sweeper = start_sweeper(state.runtime)
 
     async def stop(state: TaskiqState) -> None:
         sweeper = getattr(state, "sweeper", None)

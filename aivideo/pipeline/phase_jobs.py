@@ -11,7 +11,7 @@ from aivideo.domain.values import RunWork
 from aivideo.errors import AivideoError, NotFound
 from aivideo.models import Phase
 from aivideo.pipeline.phases import PHASES
-from aivideo.pipeline.run_watch import keep_beating, stale_after
+from aivideo.pipeline.run_watch import stale_after, start_heartbeat
 from aivideo.providers.base import ProviderError
 from aivideo.runtime import Runtime
 
@@ -31,7 +31,7 @@ async def run_phase(rt: Runtime, run_id: str) -> None:
         work = None  # the video was deleted before the job started
     if work is None:
         return
-    heart = asyncio.create_task(keep_beating(rt, work))
+    heart = start_heartbeat(rt, work)
     try:
         await _execute(rt, work)
     finally:
@@ -42,9 +42,19 @@ async def run_phase(rt: Runtime, run_id: str) -> None:
 
 async def _execute(rt: Runtime, work: RunWork) -> None:
     async def progress(fraction: float) -> None:
-        async with rt.transaction() as session:
-            if not await runs.report_progress(session, work=work, fraction=fraction):
-                raise RunCancelled(work.run_id)
+        # Best-effort: a report that cannot be recorded (database or broker away) is
+        # skipped, never a reason to fail the phase. A lost run still stops here.
+        try:
+            async with rt.transaction() as session:
+                owned = await runs.report_progress(session, work=work, fraction=fraction)
+        except AivideoError:
+            raise  # e.g. NotFound: the video was deleted
+        except Exception as exc:
+            log.warning("progress %.2f of run %s not recorded: %s: %s",
+                        fraction, work.run_id, type(exc).__name__, exc)
+            return
+        if not owned:
+            raise RunCancelled(work.run_id)
 
     try:
         outputs = await PHASES[work.phase](rt, work, progress)
