@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
@@ -19,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aivideo.domain import runs
 from aivideo.domain.values import RunWork
 from aivideo.pipeline.run_watch import keep_beating, sweep_forever, watched
+from aivideo.providers.base import Media, Provider
 from aivideo.runtime import Runtime
 from tests import api
 from tests.conftest import Server
+from tests.test_branching import FailingProvider
 
 
 def redis_is_down(*args: object, **kwargs: object) -> None:
@@ -220,3 +223,55 @@ async def test_a_watched_task_that_ends_is_started_again() -> None:
 
     # then both its failure and its return were followed by a fresh start
     assert starts == 3
+
+
+class HeldImages(FailingProvider):
+    """The real provider, except that regenerated images (seed > 0) wait for `release`."""
+
+    name = "local"  # same idempotency keys as the real provider
+
+    def __init__(self, real: Provider) -> None:
+        super().__init__(real)
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def image(self, **kwargs: Any) -> Media:
+        if kwargs["seed"]:
+            self.entered.set()
+            await self.release.wait()
+        return await self.real.image(**kwargs)
+
+
+async def test_a_regeneration_in_flight_stops_when_its_video_is_cancelled(server: Server) -> None:
+    # given a video paused at phase 3, and a regeneration of an approved phase-2 image
+    # held inside its provider call
+    video = await api.paused_video(server, prompt="A paper crane learns to swim upstream.")
+    await api.continue_and_settle(server, api.newest(video["checkpoints"], phase=1)["id"])
+    phase2 = api.newest((await api.video(server, video["id"]))["checkpoints"], phase=2)
+    await api.continue_and_settle(server, phase2["id"])
+    real = server.runtime.provider
+    held = HeldImages(real)
+    server.runtime.provider = held
+    try:
+        regeneration = asyncio.create_task(
+            server.gql_raw(api.REGENERATE_BEAT, {"id": phase2["id"], "index": 0})
+        )
+        await held.entered.wait()
+
+        # when the video is cancelled while the image is made
+        cancelled = await server.gql(api.CANCEL, {"id": video["id"]})
+        held.release.set()
+        body = await regeneration
+    finally:
+        server.runtime.provider = real
+
+    # then the waiting mutation is told so, and nothing was stored
+    assert cancelled["cancelVideo"]["status"] == "CANCELLED"
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "CONFLICT"
+    assert error["message"] == (
+        f"video {video['id']} was cancelled while regenerateBeat ran; nothing was stored"
+    )
+    after = api.newest((await api.video(server, video["id"]))["checkpoints"], phase=2)
+    assert api.artifact(after, "beat_0")["version"] == 1
+    assert after["editDescription"] is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +15,16 @@ from aivideo.domain import edits
 from aivideo.domain.locking import lock_video_of
 from aivideo.domain.tree import latest_artifacts, spec_of
 from aivideo.domain.values import ArtifactRef
-from aivideo.errors import AivideoError, GenerationFailed, NotFound
-from aivideo.models import Artifact, ArtifactType, Checkpoint, Video
-from aivideo.pipeline.phases import beat_image, new_artifact, stitched_video, video_chunk
-from aivideo.pipeline.provider_calls import Job
+from aivideo.errors import AivideoError, Conflict, GenerationFailed, NotFound
+from aivideo.models import Artifact, ArtifactType, Checkpoint, Video, VideoStatus
+from aivideo.pipeline.phases import (
+    Progress,
+    beat_image,
+    new_artifact,
+    stitched_video,
+    video_chunk,
+)
+from aivideo.pipeline.provider_calls import Job, StoredMedia
 from aivideo.providers.base import ProviderError
 from aivideo.runtime import Runtime
 
@@ -27,6 +33,7 @@ from aivideo.runtime import Runtime
 class EditContext:
     """A checked regeneration: its target, the checkpoint, its video and the spec it uses."""
 
+    edit: str
     target: edits.EditTarget
     checkpoint: Checkpoint
     video: Video
@@ -34,6 +41,41 @@ class EditContext:
 
     def job(self, job_id: str) -> Job:
         return Job(video_id=self.video.id, payer=job_id)
+
+    def stop_if_cancelled(self, now: Video | None) -> None:
+        """CONFLICT when the video was cancelled since this regeneration started.
+
+        cancelVideo stops a regeneration in flight as it stops runs; one started on an
+        already cancelled video (an approved checkpoint stays editable) goes ahead.
+        """
+        if now is None:
+            raise NotFound.of("video", self.video.id)
+        cancelled = VideoStatus.CANCELLED.value
+        if now.status == cancelled and self.video.status != cancelled:
+            raise Conflict(
+                f"video {self.video.id} was cancelled while {self.edit} ran; nothing was "
+                "stored"
+            )
+
+    async def check_still_wanted(self, rt: Runtime) -> None:
+        """Stop here if the video was cancelled meanwhile (before a provider call, on progress)."""
+        async with rt.sessions() as session:
+            self.stop_if_cancelled(await session.get(Video, self.video.id))
+
+    async def lock_for_storing(self, session: AsyncSession) -> None:
+        """Take the video's lock, and stop if it was cancelled: the store then decides."""
+        self.stop_if_cancelled(
+            await lock_video_of(
+                session, model=Checkpoint, row_id=self.checkpoint.id, owner=self.video.owner,
+                kind="checkpoint",
+            )
+        )
+
+    async def on_progress(self, rt: Runtime) -> Progress:
+        async def report(_: float) -> None:
+            await self.check_still_wanted(rt)
+
+        return report
 
 
 async def _edit_context(
@@ -47,12 +89,29 @@ async def _edit_context(
         video = await session.get(Video, target.video_id)
         if checkpoint is None or video is None:
             raise NotFound.of("checkpoint", checkpoint_id)
-        return EditContext(target, checkpoint, video, await spec_of(session, checkpoint))
+        return EditContext(edit, target, checkpoint, video, await spec_of(session, checkpoint))
 
 
 def variation_seed(job_id: str) -> int:
     """A seed of its own for each regeneration (concurrent ones differ), the same on retry."""
     return int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:4], "big") % 2**31
+
+
+async def _unless_cancelled(
+    rt: Runtime, ctx: EditContext, call: Coroutine[Any, Any, StoredMedia]
+) -> StoredMedia:
+    """The provider call's result; stopped before it starts if the video was cancelled, and a
+    failure caused by the cancel (it stops hosted predictions) is reported as the cancel."""
+    try:
+        await ctx.check_still_wanted(rt)
+    except BaseException:
+        call.close()  # never started: no "never awaited" warning
+        raise
+    try:
+        return await call
+    except ProviderError:
+        await ctx.check_still_wanted(rt)
+        raise
 
 
 async def _as_result(work: Awaitable[Artifact]) -> dict[str, Any]:
@@ -91,12 +150,13 @@ async def _regenerate_beat(
     ctx = await _edit_context(rt, owner, checkpoint_id, "regenerateBeat", index)
     prompt = prompt_override or ctx.spec["beats"][index]["prompt"]
     seed = variation_seed(job_id)
-    media = await beat_image(
+    media = await _unless_cancelled(rt, ctx, beat_image(
         rt, job=ctx.job(job_id), model=ctx.video.generation["imageModel"], spec=ctx.spec,
-        index=index, prompt=prompt, seed=seed,
-    )
+        index=index, prompt=prompt, seed=seed, progress=await ctx.on_progress(rt),
+    ))
     detail = f" with prompt {prompt_override!r}" if prompt_override else ""
     async with rt.transaction() as session:
+        await ctx.lock_for_storing(session)
         return await edits.add_version(
             session,
             owner=owner,
@@ -135,11 +195,13 @@ async def _regenerate_chunk(
         image = await _consumed_image(session, ctx.checkpoint, index)
     seed = variation_seed(job_id)
     model = model_override or ctx.video.generation["videoModel"]
-    media = await video_chunk(
-        rt, job=ctx.job(job_id), model=model, spec=ctx.spec, index=index, image=image, seed=seed
-    )
+    media = await _unless_cancelled(rt, ctx, video_chunk(
+        rt, job=ctx.job(job_id), model=model, spec=ctx.spec, index=index, image=image, seed=seed,
+        progress=await ctx.on_progress(rt),
+    ))
     detail = f" with model {model_override!r}" if model_override else ""
     async with rt.transaction() as session:
+        await ctx.lock_for_storing(session)
         artifact = await edits.add_version(
             session,
             owner=owner,
@@ -154,7 +216,7 @@ async def _regenerate_chunk(
             ),
             description=f"Regenerated {ctx.target.key}{detail}",
         )
-    await _restitch(rt, owner=owner, checkpoint_id=checkpoint_id, job=ctx.job(job_id))
+    await _restitch(rt, ctx, job=ctx.job(job_id))
     return artifact
 
 
@@ -163,20 +225,23 @@ async def _latest_chunks(session: AsyncSession, checkpoint_id: str) -> list[str]
     return [a.sha256 or "" for a in latest if a.type == ArtifactType.VIDEO_CHUNK]
 
 
-async def _restitch(rt: Runtime, *, owner: str, checkpoint_id: str, job: Job) -> None:
+async def _restitch(rt: Runtime, ctx: EditContext, *, job: Job) -> None:
     """A new stitched preview from the latest chunks, stitched outside any lock.
 
     If another regeneration changed the chunks meanwhile, stitch again: the stored
-    preview always shows the chunks that are latest when it is stored.
+    preview always shows the chunks that are latest when it is stored. If the video was
+    cancelled since the chunk was stored, no new preview is made.
     """
+    owner, checkpoint_id = ctx.video.owner, ctx.checkpoint.id
     async with rt.sessions() as session:
         chunks = await _latest_chunks(session, checkpoint_id)
     while True:
         stitched = await stitched_video(rt, job=job, chunk_shas=chunks)
         async with rt.transaction() as session:
-            await lock_video_of(
-                session, model=Checkpoint, row_id=checkpoint_id, owner=owner, kind="checkpoint"
-            )
+            try:
+                await ctx.lock_for_storing(session)
+            except Conflict:
+                return
             current = await _latest_chunks(session, checkpoint_id)
             if current == chunks:
                 await edits.add_version(
