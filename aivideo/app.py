@@ -10,11 +10,10 @@ from fastapi import FastAPI, Request, WebSocket
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from aivideo.access import AccessCache, Caller, identify
-from aivideo.bootstrap import start_runtime, stop_runtime
+from aivideo.bootstrap import build_jobs, start_runtime, stop_runtime
 from aivideo.domain import runs
 from aivideo.graphql_router import AivideoGraphQLRouter
 from aivideo.media_routes import router as media_router
-from aivideo.pipeline.broker import broker
 from aivideo.request_guards import RequestGuard
 from aivideo.runtime import Runtime
 from aivideo.schema.context import Context
@@ -62,19 +61,20 @@ async def resume_interrupted_runs(runtime: Runtime) -> None:
 
 def create_app(config: Settings = settings) -> FastAPI:
     """The ASGI app; its lifespan starts the runtime and, in-process, the job broker."""
+    jobs = build_jobs(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start_runtime(config)
-        app.state.runtime = runtime
-        await broker.startup()
+        runtime = await start_runtime(config, jobs)
+        app.state.runtime, app.state.jobs = runtime, jobs
+        await jobs.broker.startup()
         if not config.redis_url:
             await resume_interrupted_runs(runtime)
         try:
             yield
         finally:
-            await broker.shutdown()
-            await stop_runtime(runtime)
+            await jobs.broker.shutdown()
+            await stop_runtime(runtime, jobs)
 
     app = FastAPI(title="aivideo", lifespan=lifespan)
     # One cache of the key table per app, for every request, handshake and open websocket.

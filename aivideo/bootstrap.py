@@ -5,12 +5,13 @@ from __future__ import annotations
 from aivideo.db import create_engine, create_sessionmaker
 from aivideo.media_tokens import load_secret
 from aivideo.migrate import migrate
+from aivideo.pipeline.job_queue import TaskiqJobs
 from aivideo.providers.catalog import Catalog
 from aivideo.providers.local import LocalProvider
 from aivideo.providers.registry import HostedModels
 from aivideo.rate_limits import GenerationLimiter
-from aivideo.runtime import Runtime, current_runtime, set_runtime
-from aivideo.settings import Settings, settings
+from aivideo.runtime import Runtime
+from aivideo.settings import Settings
 from aivideo.storage.base import Storage
 from aivideo.storage.local import LocalStorage
 from aivideo.subscriptions.broker_base import EventBroker
@@ -36,14 +37,15 @@ def build_event_broker(config: Settings) -> EventBroker:
     return InMemoryBroker()
 
 
-async def enqueue_run(run_id: str) -> None:
-    from aivideo.pipeline.tasks import run_phase
+def build_jobs(config: Settings) -> TaskiqJobs:
+    """The job queue and its taskiq broker, with every job registered."""
+    return TaskiqJobs(config)
 
-    await run_phase.kiq(run_id)
 
-
-async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> Runtime:
-    """Connect everything; the embedded SQLite database is migrated on the spot."""
+async def start_runtime(
+    config: Settings, jobs: TaskiqJobs, *, migrate_embedded: bool = True
+) -> Runtime:
+    """Connect everything and bind it to the jobs; the embedded SQLite database is migrated."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(config.database_url)
     if migrate_embedded and config.is_sqlite:
@@ -60,24 +62,16 @@ async def start_runtime(config: Settings, *, migrate_embedded: bool = True) -> R
         catalog=catalog,
         hosted=HostedModels(catalog),
         events=events,
-        enqueue_run=enqueue_run,
+        jobs=jobs,
         secret=load_secret(config.secret_key, config.data_dir),
         limiter=GenerationLimiter(config),
     )
-    set_runtime(runtime)
+    jobs.bind(runtime)
     return runtime
 
 
-async def stop_runtime(runtime: Runtime) -> None:
+async def stop_runtime(runtime: Runtime, jobs: TaskiqJobs) -> None:
+    jobs.bind(None)
     await runtime.events.close()
     await runtime.hosted.close()
     await runtime.engine.dispose()
-    set_runtime(None)
-
-
-async def ensure_runtime() -> Runtime:
-    """The current runtime, started from the global settings if this process has none."""
-    try:
-        return current_runtime()
-    except RuntimeError:
-        return await start_runtime(settings)

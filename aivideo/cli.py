@@ -117,9 +117,9 @@ def _api_key_command(args: argparse.Namespace) -> None:
 
 
 def _export_schema(args: argparse.Namespace) -> None:
-    from aivideo.schema.schema import schema
+    from aivideo.schema.schema import build_schema
 
-    Path(args.output).write_text(schema.as_str() + "\n")
+    Path(args.output).write_text(build_schema(settings).as_str() + "\n")
     print(f"aivideo: wrote {args.output}")
 
 
@@ -130,7 +130,7 @@ def _worker(args: argparse.Namespace) -> None:
     if not settings.redis_url:
         sys.exit("aivideo worker needs REDIS_URL: in the embedded default jobs run inside `serve`")
     worker_args = WorkerArgs.from_cli(
-        ["aivideo.pipeline.broker:broker", "aivideo.pipeline.tasks", "--workers", str(args.workers)]
+        ["aivideo.worker:build_worker_broker", "--workers", str(args.workers)]
     )
     sys.exit(run_worker(worker_args) or 0)
 

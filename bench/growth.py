@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aivideo import ids
 from aivideo.access import Caller
-from aivideo.bootstrap import start_runtime, stop_runtime
+from aivideo.bootstrap import build_jobs, start_runtime, stop_runtime
 from aivideo.models import Artifact, Branch, Checkpoint, Run, Video
 from aivideo.runtime import Runtime
 from aivideo.schema.context import Context
@@ -110,7 +110,8 @@ async def timed(runtime: Runtime, schema: Any, query: str, variables: dict[str, 
 
 async def main() -> None:
     config = Settings(data_dir=Path(tempfile.mkdtemp()), database_url="", rate_limit="")
-    runtime = await start_runtime(config)
+    jobs = build_jobs(config)
+    runtime = await start_runtime(config, jobs)
     schema = build_schema(config)
     try:
         base: float | None = None
@@ -136,7 +137,7 @@ async def main() -> None:
         print(f"videos(first: 50): 10,000 / 100 videos time ratio "
               f"{figures[10_000] / figures[100]:.2f} (goal <= 2)")
     finally:
-        await stop_runtime(runtime)
+        await stop_runtime(runtime, jobs)
 
 
 if __name__ == "__main__":

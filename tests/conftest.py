@@ -25,7 +25,6 @@ from fastapi import FastAPI
 from aivideo.app import create_app
 from aivideo.db import create_engine
 from aivideo.migrate import migrate
-from aivideo.pipeline.broker import broker
 from aivideo.runtime import Runtime
 from aivideo.settings import Settings
 
@@ -120,6 +119,7 @@ class Server:
 
     async def settle(self) -> None:
         """Wait until every queued job (and every job those queue) has finished."""
+        broker = self.app.state.jobs.broker
         while True:
             await broker.wait_all()  # type: ignore[attr-defined]
             if not broker._running_tasks:  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
-from aivideo.settings import Settings, settings
+from aivideo.settings import Settings
 
 
 def build_broker(config: Settings) -> AsyncBroker:
@@ -24,6 +24,3 @@ def build_broker(config: Settings) -> AsyncBroker:
     return jobs.with_result_backend(
         RedisAsyncResultBackend(config.redis_url, result_ex_time=3600, prefix_str=f"{prefix}result")
     )
-
-
-broker = build_broker(settings)

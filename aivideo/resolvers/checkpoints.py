@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -99,8 +98,6 @@ async def regenerate(
     info: Info, *, edit: str, checkpoint_id: str, index: int, override: str | None
 ) -> models.Artifact:
     """Check the edit here for a fast answer, then run it as a job and wait for it."""
-    from aivideo.pipeline.tasks import regenerate_beat, regenerate_chunk
-
     if edit == "regenerateBeat" and override is not None and len(override) > PROMPT_MAX_CHARS:
         raise BadUserInput(
             f"promptOverride must be at most {PROMPT_MAX_CHARS:,} characters; "
@@ -115,12 +112,9 @@ async def regenerate(
             session, owner=owner, checkpoint_id=checkpoint_id, edit=edit, index=index
         )
         await _require_room_to_regenerate(session, rt, target, edit=edit, override=override)
-    task = regenerate_beat if edit == "regenerateBeat" else regenerate_chunk
-    job = await task.kiq(owner, checkpoint_id, index, override, f"regen-{uuid.uuid4().hex}")
-    result = await job.wait_result(timeout=rt.settings.regenerate_timeout_seconds)
-    if result.is_err:
-        raise RuntimeError(f"{edit} job failed: {result.error!r}")
-    outcome: dict[str, Any] = result.return_value
+    outcome = await rt.jobs.regenerate(
+        edit, owner=owner, checkpoint_id=checkpoint_id, index=index, override=override
+    )
     if "error" in outcome:
         raise _ERRORS.get(outcome["error"]["code"], AivideoError)(outcome["error"]["message"])
     artifact = await info.context.refresh_loaders().artifact_by_id.load(outcome["artifactId"])

@@ -12,7 +12,7 @@ from aivideo.schema.mutation import Mutation
 from aivideo.schema.query import Query
 from aivideo.schema.query_cost import LIST_BOUNDS
 from aivideo.schema.subscription import Subscription
-from aivideo.settings import Settings, settings
+from aivideo.settings import Settings
 
 
 class Schema(strawberry.Schema):
@@ -22,7 +22,8 @@ class Schema(strawberry.Schema):
         log_unexpected(errors)
 
 
-def build_schema(config: Settings = settings) -> strawberry.Schema:
+def build_schema(config: Settings) -> strawberry.Schema:
+    """The schema with the query limits of `config`."""
     checks = DocumentChecks(
         max_depth=config.query_max_depth,
         max_aliases=config.query_max_aliases,
@@ -42,5 +43,3 @@ def build_schema(config: Settings = settings) -> strawberry.Schema:
         ],
     )
 
-
-schema = build_schema()

@@ -6,7 +6,9 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from aivideo.errors import NotFound
+from aivideo import models
+from aivideo.errors import BadUserInput, NotFound
+from aivideo.resolvers.lookups import owned_checkpoint, owned_video
 from aivideo.schema.checkpoint import Checkpoint
 from aivideo.schema.context import Info
 from aivideo.schema.node import VideoStatus
@@ -51,7 +53,19 @@ class Subscription:
     async def checkpoint_created(
         self, info: Info, video_id: strawberry.ID | None = None, after: strawberry.ID | None = None
     ) -> AsyncGenerator[CheckpointCreatedEvent, None]:
-        async for event in feeds.checkpoint_events(info, video_id=video_id, after=after):
+        replay_from: models.Checkpoint | None = None
+        if video_id is not None:
+            await owned_video(info, video_id)
+        if after is not None:
+            replay_from = await owned_checkpoint(info, after)
+            if video_id is not None and replay_from.video_id != video_id:
+                raise BadUserInput(f"checkpoint {after} belongs to another video than {video_id}")
+        rt = info.context.runtime
+        feed = feeds.checkpoint_events(
+            events=rt.events, sessions=rt.sessions, owner=info.context.owner,
+            video_id=video_id, after=replay_from,
+        )
+        async for event in feed:
             info.context.refresh_loaders()  # a long-lived connection must not serve stale rows
             yield CheckpointCreatedEvent(
                 video_id=strawberry.ID(event["videoId"]),
@@ -64,7 +78,12 @@ class Subscription:
     async def video_status(
         self, info: Info, video_id: strawberry.ID
     ) -> AsyncGenerator[VideoStatusEvent, None]:
-        async for event in feeds.status_events(info, video_id=video_id):
+        await owned_video(info, video_id)
+        rt = info.context.runtime
+        feed = feeds.status_events(
+            events=rt.events, sessions=rt.sessions, owner=info.context.owner, video_id=video_id
+        )
+        async for event in feed:
             info.context.refresh_loaders()
             yield VideoStatusEvent(
                 video_id=strawberry.ID(event["videoId"]),

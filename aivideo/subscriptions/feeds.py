@@ -1,4 +1,8 @@
-"""Subscription feeds: checkpoint creations (with replay) and video status changes."""
+"""Subscription feeds: checkpoint creations (with replay) and video status changes.
+
+The caller has already checked that the video or checkpoint exists for `owner`; a feed
+carries events and filters live ones by owner.
+"""
 
 from __future__ import annotations
 
@@ -9,36 +13,33 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from aivideo import models
+from aivideo.db import SessionMaker
 from aivideo.domain.events import ALL_CHECKPOINTS, checkpoints_channel, status_channel
-from aivideo.errors import BadUserInput
-from aivideo.resolvers.lookups import owned_checkpoint, owned_video
-from aivideo.schema.context import Info
+from aivideo.subscriptions.broker_base import EventBroker
 
 Event = dict[str, Any]
 
 
 async def checkpoint_events(
-    info: Info, *, video_id: str | None, after: str | None
+    *,
+    events: EventBroker,
+    sessions: SessionMaker,
+    owner: str,
+    video_id: str | None,
+    after: models.Checkpoint | None,
 ) -> AsyncIterator[Event]:
-    """Live checkpoint events of the caller; with `after`, a replay first, then live.
+    """Live checkpoint events of `owner`; with `after`, a replay first, then live.
 
     The live subscription opens before the replay query, and live events the replay
     already covered are skipped: no gap, no duplicate.
     """
-    owner = info.context.owner
-    replay_from: models.Checkpoint | None = None
-    if video_id is not None:
-        await owned_video(info, video_id)
     if after is not None:
-        replay_from = await owned_checkpoint(info, after)
-        if video_id is not None and replay_from.video_id != video_id:
-            raise BadUserInput(f"checkpoint {after} belongs to another video than {video_id}")
-        video_id = replay_from.video_id
+        video_id = after.video_id
     channel = checkpoints_channel(video_id) if video_id else ALL_CHECKPOINTS
-    async with info.context.runtime.events.subscribe(channel) as live:
-        last_seq = replay_from.seq if replay_from is not None else None
-        if replay_from is not None:
-            for event in await _replay(info, replay_from):
+    async with events.subscribe(channel) as live:
+        last_seq = after.seq if after is not None else None
+        if after is not None:
+            for event in await _replay(sessions, after, owner):
                 last_seq = event["seq"]
                 yield event
         async for event in live:
@@ -49,7 +50,7 @@ async def checkpoint_events(
             yield event
 
 
-async def _replay(info: Info, after: models.Checkpoint) -> list[Event]:
+async def _replay(sessions: SessionMaker, after: models.Checkpoint, owner: str) -> list[Event]:
     query = (
         select(models.Checkpoint, col(models.Branch.name))
         .join(models.Branch, col(models.Branch.id) == col(models.Checkpoint.branch_id))
@@ -59,7 +60,7 @@ async def _replay(info: Info, after: models.Checkpoint) -> list[Event]:
         )
         .order_by(col(models.Checkpoint.seq))
     )
-    async with info.context.runtime.sessions() as session:
+    async with sessions() as session:
         rows = (await session.execute(query)).all()
     return [
         {
@@ -68,35 +69,36 @@ async def _replay(info: Info, after: models.Checkpoint) -> list[Event]:
             "seq": cp.seq,
             "phase": cp.phase,
             "branchName": name,
-            "owner": info.context.owner,
+            "owner": owner,
         }
         for cp, name in rows
     ]
 
 
-async def status_events(info: Info, *, video_id: str) -> AsyncIterator[Event]:
+async def status_events(
+    *, events: EventBroker, sessions: SessionMaker, owner: str, video_id: str
+) -> AsyncIterator[Event]:
     """The video's current status at once, then every status or progress change.
 
     The live subscription opens before the current row is read, so no change falls
     between the two; a live event equal to the one just sent is not repeated.
     """
-    await owned_video(info, video_id)
-    async with info.context.runtime.events.subscribe(status_channel(video_id)) as live:
-        current = await _current_status(info, video_id)
+    async with events.subscribe(status_channel(video_id)) as live:
+        current = await _current_status(sessions, video_id)
         if current is None:
             return  # deleted between the ownership check and now
         yield current
         last = _state_of(current)
         async for event in live:
-            if event["owner"] != info.context.owner or _state_of(event) == last:
+            if event["owner"] != owner or _state_of(event) == last:
                 continue
             last = _state_of(event)
             yield event
 
 
-async def _current_status(info: Info, video_id: str) -> Event | None:
+async def _current_status(sessions: SessionMaker, video_id: str) -> Event | None:
     # A fresh session, not the loaders: the snapshot must be read after subscribing.
-    async with info.context.runtime.sessions() as session:
+    async with sessions() as session:
         video = await session.get(models.Video, video_id)
         if video is None:
             return None
