@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -54,15 +55,38 @@ def _serve(args: argparse.Namespace) -> None:
     print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
     # No per-message deflate: its zlib state per socket cost more memory and CPU than the
     # small JSON frames it would save (many idle subscriptions per process).
-    config = uvicorn.Config(
-        create_app(settings), host=args.host, port=args.port, log_level="info",
-        ws_per_message_deflate=False,
-    )
+    options: dict[str, Any] = {
+        "host": args.host, "port": args.port, "log_level": "info", "ws_per_message_deflate": False,
+    }
     try:
-        uvicorn.Server(config).run(sockets=[listening])
+        if args.workers > 1:
+            _serve_workers(args, listening, options)
+        else:
+            uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run(
+                sockets=[listening]
+            )
     finally:
         if lock is not None:
             lock.close()
+
+
+def _serve_workers(args: argparse.Namespace, listening: Any, options: dict[str, Any]) -> None:
+    """`--workers N` API processes sharing the port: events and jobs must go through Redis."""
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if not settings.redis_url or settings.is_sqlite:
+        sys.exit(
+            "aivideo: --workers needs REDIS_URL and a PostgreSQL DATABASE_URL: in the embedded "
+            "default, events and jobs live inside one process"
+        )
+    # Each worker builds its app from the environment: pass on what the flags chose.
+    os.environ["AIVIDEO_HOST"], os.environ["AIVIDEO_PORT"] = args.host, str(args.port)
+    config = uvicorn.Config("aivideo.app:create_app", factory=True, workers=args.workers,
+                            **options)
+    Multiprocess(config, sockets=[listening]).run()
 
 
 def _display_host(host: str) -> str:
@@ -145,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--port", type=int, default=settings.port, help="port to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="API processes sharing the port, to use more cores; needs REDIS_URL and "
+        "PostgreSQL (default: %(default)s)",
     )
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
