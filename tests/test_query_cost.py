@@ -37,7 +37,9 @@ def counting_statements(server: Server) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+        # The key table is asked at most once a second (access cache), whatever the query.
+        if "api_keys" not in statement:
+            statements.append(statement)
 
     engine = server.runtime.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
