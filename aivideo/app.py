@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from aivideo.access import ApiKeyCache, Caller, identify
@@ -15,6 +16,7 @@ from aivideo.domain import runs
 from aivideo.graphql_router import AivideoGraphQLRouter
 from aivideo.media_routes import router as media_router
 from aivideo.pipeline.broker import broker
+from aivideo.readiness import check, redis_client
 from aivideo.request_guards import RequestGuard
 from aivideo.runtime import Runtime
 from aivideo.schema.context import Context
@@ -65,6 +67,8 @@ def create_app(config: Settings = settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(config)
         app.state.runtime = runtime
+        # Its own client: short timeouts that the event broker's connections do not have.
+        app.state.probe_redis = redis_client(config.redis_url) if config.redis_url else None
         await broker.startup()
         if not config.redis_url:
             await resume_interrupted_runs(runtime)
@@ -72,6 +76,8 @@ def create_app(config: Settings = settings) -> FastAPI:
             yield
         finally:
             await broker.shutdown()
+            if app.state.probe_redis is not None:
+                await app.state.probe_redis.aclose()
             await stop_runtime(runtime)
 
     app = FastAPI(title="aivideo", lifespan=lifespan)
@@ -91,6 +97,19 @@ def create_app(config: Settings = settings) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers; it asks no other service."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: 200 when the database and Redis (if configured) answer, else 503."""
+        runtime: Runtime = request.app.state.runtime
+        readiness = await check(
+            engine=runtime.engine,
+            database_url=config.database_url,
+            redis=request.app.state.probe_redis,
+            redis_url=config.redis_url,
+        )
+        return JSONResponse(readiness.body(), status_code=200 if readiness.ready else 503)
 
     return app
