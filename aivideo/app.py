@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from aivideo import metrics
 from aivideo.access import ApiKeyCache, Caller, identify
 from aivideo.bootstrap import start_runtime, stop_runtime
 from aivideo.domain import runs
@@ -111,5 +112,11 @@ def create_app(config: Settings = settings) -> FastAPI:
             redis_url=config.redis_url,
         )
         return JSONResponse(readiness.body(), status_code=200 if readiness.ready else 503)
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        """Prometheus text format; every process's values when PROMETHEUS_MULTIPROC_DIR is set."""
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     return app
