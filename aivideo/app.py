@@ -19,6 +19,7 @@ from aivideo.media_routes import router as media_router
 from aivideo.pipeline.broker import broker
 from aivideo.readiness import check, redis_client
 from aivideo.request_guards import RequestGuard
+from aivideo.request_ids import RequestIds
 from aivideo.runtime import Runtime
 from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
@@ -83,6 +84,7 @@ def create_app(config: Settings = settings) -> FastAPI:
 
     app = FastAPI(title="aivideo", lifespan=lifespan)
     app.add_middleware(RequestGuard)
+    app.add_middleware(RequestIds)  # outermost: a refused request's lines carry its id too
     graphql = AivideoGraphQLRouter(
         build_schema(config),
         context_getter=get_context,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from aivideo.client_cli import add_client_commands, version_line
+from aivideo.logging_setup import configure_logging
 from aivideo.startup_checks import (
     StartupError,
     bind_port,
@@ -48,11 +48,14 @@ def _serve(args: argparse.Namespace) -> None:
     # The port first, then the services: nothing is migrated for a server that cannot start.
     listening = bind_port(args.host, args.port)
     asyncio.run(check_services(settings.database_url, settings.redis_url))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
     database = without_password(settings.database_url)
     print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
-    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info")
+    config = uvicorn.Config(
+        create_app(settings), host=args.host, port=args.port, log_config=None,  # ours, above
+        log_level=settings.log_level,
+    )
     try:
         uvicorn.Server(config).run(sockets=[listening])
     finally:
@@ -124,8 +127,10 @@ def _worker(args: argparse.Namespace) -> None:
 
     if not settings.redis_url:
         sys.exit("aivideo worker needs REDIS_URL: in the embedded default jobs run inside `serve`")
+    configure_logging(settings)  # the worker processes are forked: they inherit it
     worker_args = WorkerArgs.from_cli(
-        ["aivideo.pipeline.broker:broker", "aivideo.pipeline.tasks", "--workers", str(args.workers)]
+        ["aivideo.pipeline.broker:broker", "aivideo.pipeline.tasks", "--workers", str(args.workers),
+         "--no-configure-logging"]
     )
     sys.exit(run_worker(worker_args) or 0)
 

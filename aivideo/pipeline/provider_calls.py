@@ -247,11 +247,12 @@ async def _release(rt: Runtime, key: str, error: Exception) -> None:
         except NotFound:
             pass
         row.status, row.error = FAILED, str(error)[:500]
-        model, left = row.model or "", list(row.prediction_ids)
+        model, left, video_id = row.model or "", list(row.prediction_ids), row.video_id
     try:
         await rt.hosted.cancel(model, left)
     except Exception as exc:  # best effort: the provider ends them on its own in the end
-        log.warning("predictions %s of %s not cancelled: %s", left, model, exc)
+        log.warning("predictions %s of %s not cancelled: %s", left, model, exc,
+                    extra={"video_id": video_id})
 
 
 async def _record(rt: Runtime, session: AsyncSession | None, call: ProviderCall) -> None:
