@@ -128,6 +128,10 @@ def _worker(args: argparse.Namespace) -> None:
     if not settings.redis_url:
         sys.exit("aivideo worker needs REDIS_URL: in the embedded default jobs run inside `serve`")
     configure_logging(settings)  # the worker processes are forked: they inherit it
+    if args.health_port is not None:
+        from aivideo.worker_health import start_health_server
+
+        start_health_server(settings, args.health_port)
     worker_args = WorkerArgs.from_cli(
         ["aivideo.pipeline.broker:broker", "aivideo.pipeline.tasks", "--workers", str(args.workers),
          "--no-configure-logging"]
@@ -160,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run job workers against REDIS_URL")
     worker.add_argument(
         "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
+    worker.add_argument(
+        "--health-port", type=int, default=None,
+        help="serve /healthz and /readyz on this port (default: none)",
     )
     worker.set_defaults(run=_worker)
     add_client_commands(commands)
