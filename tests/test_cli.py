@@ -165,3 +165,14 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     result = subprocess.run(["docker", "compose", "--profile", "s3", "config", "-q"],
                             cwd=tmp_path, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_image_is_multi_stage_locked_and_unprivileged() -> None:
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    assert sum(line.startswith("FROM ") for line in lines) == 2
+    assert "-c requirements.lock" in " ".join(lines)
+    assert not any(" -e " in line or "--editable" in line for line in lines)
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert any(line.startswith("HEALTHCHECK") for line in lines)
+    assert "/readyz" in (ROOT / "Dockerfile").read_text()
