@@ -7,14 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from aivideo import metrics
 from aivideo.access import AccessCache, Caller, identify
 from aivideo.bootstrap import build_jobs, start_runtime, stop_runtime
 from aivideo.domain import runs
 from aivideo.graphql_router import AivideoGraphQLRouter
 from aivideo.media_routes import router as media_router
+from aivideo.readiness import check, redis_client
 from aivideo.request_guards import RequestGuard
+from aivideo.request_ids import RequestIds
 from aivideo.runtime import Runtime
 from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
@@ -67,6 +71,8 @@ def create_app(config: Settings = settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(config, jobs)
         app.state.runtime, app.state.jobs = runtime, jobs
+        # Its own client: short timeouts that the event broker's connections do not have.
+        app.state.probe_redis = redis_client(config.redis_url) if config.redis_url else None
         await jobs.broker.startup()
         if not config.redis_url:
             await resume_interrupted_runs(runtime)
@@ -74,12 +80,15 @@ def create_app(config: Settings = settings) -> FastAPI:
             yield
         finally:
             await jobs.broker.shutdown()
+            if app.state.probe_redis is not None:
+                await app.state.probe_redis.aclose()
             await stop_runtime(runtime, jobs)
 
     app = FastAPI(title="aivideo", lifespan=lifespan)
     # One cache of the key table per app, for every request, handshake and open websocket.
     access = app.state.access = AccessCache(config.api_key_recheck_seconds)
     app.add_middleware(RequestGuard)
+    app.add_middleware(RequestIds)  # outermost: a refused request's lines carry its id too
     graphql = AivideoGraphQLRouter(
         build_schema(config),
         context_getter=get_context,
@@ -95,6 +104,25 @@ def create_app(config: Settings = settings) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers; it asks no other service."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: 200 when the database and Redis (if configured) answer, else 503."""
+        runtime: Runtime = request.app.state.runtime
+        readiness = await check(
+            engine=runtime.engine,
+            database_url=config.database_url,
+            redis=request.app.state.probe_redis,
+            redis_url=config.redis_url,
+        )
+        return JSONResponse(readiness.body(), status_code=200 if readiness.ready else 503)
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        """Prometheus text format; every process's values when PROMETHEUS_MULTIPROC_DIR is set."""
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from aivideo.client_cli import add_client_commands, version_line
+from aivideo.logging_setup import configure_logging
 from aivideo.startup_checks import (
     StartupError,
     bind_port,
@@ -49,14 +49,15 @@ def _serve(args: argparse.Namespace) -> None:
     # The port first, then the services: nothing is migrated for a server that cannot start.
     listening = bind_port(args.host, args.port)
     asyncio.run(check_services(settings.database_url, settings.redis_url))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
     database = without_password(settings.database_url)
     print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
     # No per-message deflate: its zlib state per socket cost more memory and CPU than the
     # small JSON frames it would save (many idle subscriptions per process).
     options: dict[str, Any] = {
-        "host": args.host, "port": args.port, "log_level": "info", "ws_per_message_deflate": False,
+        "host": args.host, "port": args.port, "ws_per_message_deflate": False,
+        "log_config": None, "log_level": settings.log_level,  # logging is configured above
     }
     try:
         if args.workers > 1:
@@ -153,8 +154,14 @@ def _worker(args: argparse.Namespace) -> None:
 
     if not settings.redis_url:
         sys.exit("aivideo worker needs REDIS_URL: in the embedded default jobs run inside `serve`")
+    configure_logging(settings)  # the worker processes are forked: they inherit it
+    if args.health_port is not None:
+        from aivideo.worker_health import start_health_server
+
+        start_health_server(settings, args.health_port)
     worker_args = WorkerArgs.from_cli(
-        ["aivideo.worker:build_worker_broker", "--workers", str(args.workers)]
+        ["aivideo.worker:build_worker_broker", "--workers", str(args.workers),
+         "--no-configure-logging"]
     )
     sys.exit(run_worker(worker_args) or 0)
 
@@ -189,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run job workers against REDIS_URL")
     worker.add_argument(
         "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
+    worker.add_argument(
+        "--health-port", type=int, default=None,
+        help="serve /healthz and /readyz on this port (default: none)",
     )
     worker.set_defaults(run=_worker)
     add_client_commands(commands)

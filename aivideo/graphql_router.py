@@ -33,6 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from aivideo import metrics
 from aivideo.access import AccessCache, auth_required, identify
 from aivideo.schema.context import Context
 from aivideo.web.routes import graphiql_page
@@ -134,9 +135,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle(self) -> None:
         self.key_watch = KeyWatch(self.view, self.context)
+        metrics.WEBSOCKETS_OPEN.inc()
         try:
             await super().handle()
         finally:
+            metrics.WEBSOCKETS_OPEN.dec()
             await self.key_watch.stop()
 
     async def handle_message(self, message: Any) -> None:
@@ -170,9 +173,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle(self) -> None:
         self.key_watch = KeyWatch(self.view, self.context)
+        metrics.WEBSOCKETS_OPEN.inc()
         try:
             await super().handle()
         finally:
+            metrics.WEBSOCKETS_OPEN.dec()
             await self.key_watch.stop()
 
     async def handle_message(self, message: Any) -> None:

@@ -9,6 +9,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
+from aivideo import metrics
 from aivideo.errors import RateLimited
 from aivideo.settings import Settings
 
@@ -35,6 +36,7 @@ class GenerationLimiter:
             return
         stats = await self.limiter.get_window_stats(self.item, "generate", owner)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
+        metrics.rate_limit_refused()
         raise RateLimited(
             f"too many generation requests: the limit is {self.item} per owner; "
             f"try again in {wait} s"

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # key stops working within 10 seconds), and the operations one websocket may run at once.
     api_key_recheck_seconds: float = Field(default=10.0, gt=0, le=10)
     websocket_max_operations: int = 100
+    # One line per event: "text" for a terminal, "json" for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +103,12 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
         return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def lower_case(cls, value: object) -> object:
+        """INFO and info, JSON and json alike."""
+        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def fill_embedded_defaults(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -115,3 +116,63 @@ def test_compose_runs_the_production_shape() -> None:
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgresql://")
         assert env["REDIS_URL"].startswith("redis://")
+
+    # one image, built once and shared; restarted when they die; probed on /readyz
+    aivideo = [name for name, s in services.items() if s.get("image") == services["api"]["image"]]
+    assert set(aivideo) == {"migrate", "api", "worker"}
+    assert [name for name in aivideo if "build" in services[name]] == ["api"]
+    for name in ("postgres", "redis", "api", "worker"):
+        assert services[name]["restart"] in ("always", "unless-stopped")
+    for name, port in (("api", "8000"), ("worker", "8001")):
+        assert f"127.0.0.1:{port}/readyz" in " ".join(services[name]["healthcheck"]["test"])
+    assert services["worker"]["command"][-2:] == ["--health-port", "8001"]
+    # Redis keeps queued jobs across restarts: append-only, on a volume
+    assert "--appendonly" in services["redis"]["command"]
+    assert any(v.endswith(":/data") for v in services["redis"]["volumes"])
+    # secrets come from .env, never from the file
+    assert services["api"]["env_file"] == ".env"
+    assert services["api"]["environment"]["AIVIDEO_SECRET_KEY"].startswith("${AIVIDEO_SECRET_KEY")
+    assert "${POSTGRES_PASSWORD" in services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    # MinIO only with the s3 profile
+    assert services["minio"]["profiles"] == ["s3"]
+    assert {n for n, s in services.items() if "profiles" not in s} == {
+        "postgres", "redis", "migrate", "api", "worker"}
+
+
+def test_env_example_lists_every_setting() -> None:
+    from aivideo.settings import Settings
+
+    listed = (ROOT / ".env.example").read_text()
+    for name, field in Settings.model_fields.items():
+        aliases = field.validation_alias.choices if field.validation_alias else []  # type: ignore[union-attr]
+        names = [a for a in aliases if isinstance(a, str)] or [f"AIVIDEO_{name.upper()}"]
+        assert any(f"{env}=" in listed for env in names), f"{names[0]} is not in .env.example"
+
+
+@pytest.mark.skipif(
+    subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode
+    if shutil.which("docker") else True,
+    reason="no docker binary with the compose plugin here",
+)
+def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+    # given the file beside a .env made from .env.example with its two required values
+    for name in ("docker-compose.yml", "Dockerfile"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    example = (ROOT / ".env.example").read_text()
+    filled = example.replace("AIVIDEO_SECRET_KEY=\n", "AIVIDEO_SECRET_KEY=k\n")
+    (tmp_path / ".env").write_text(filled.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=p\n"))
+    # when compose resolves it, S3 profile included, then it finds nothing wrong
+    result = subprocess.run(["docker", "compose", "--profile", "s3", "config", "-q"],
+                            cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_image_is_multi_stage_locked_and_unprivileged() -> None:
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    assert sum(line.startswith("FROM ") for line in lines) == 2
+    assert "-c requirements.lock" in " ".join(lines)
+    assert not any(" -e " in line or "--editable" in line for line in lines)
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert any(line.startswith("HEALTHCHECK") for line in lines)
+    assert "/readyz" in (ROOT / "Dockerfile").read_text()

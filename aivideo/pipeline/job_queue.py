@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
 
+from aivideo import metrics
 from aivideo.pipeline import phase_jobs, regeneration_jobs
 from aivideo.pipeline.broker import build_broker
 from aivideo.runtime import Runtime
@@ -66,6 +68,7 @@ class TaskiqJobs:
 
     async def enqueue_run(self, run_id: str) -> None:
         await self._run_phase.kiq(run_id)
+        metrics.job_queued("run")
 
     async def regenerate(
         self, edit: str, *, owner: str, checkpoint_id: str, index: int, override: str | None
@@ -74,7 +77,13 @@ class TaskiqJobs:
         job_id = f"regen-{uuid.uuid4().hex}"
         task = self._regenerations[edit]
         job = await task.kiq(owner, checkpoint_id, index, override, job_id)
+        metrics.job_queued("regenerate")
+        metrics.job_started("regenerate")  # as this process sees it: queued until answered
+        started = time.monotonic()
         result = await job.wait_result(timeout=self._timeout)
+        outcome_label = "failed" if result.is_err or "error" in (result.return_value or {}) \
+            else "succeeded"
+        metrics.job_finished("regenerate", outcome_label, time.monotonic() - started)
         if result.is_err:
             raise RuntimeError(f"{edit} job failed: {result.error!r}")
         outcome: dict[str, Any] = result.return_value

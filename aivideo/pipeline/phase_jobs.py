@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import suppress
 
+from aivideo import metrics
 from aivideo.domain import runs
 from aivideo.domain.values import RunWork
 from aivideo.errors import AivideoError, NotFound
+from aivideo.logging_setup import bind_ids
 from aivideo.models import Phase
 from aivideo.pipeline.phases import PHASES
 from aivideo.pipeline.run_watch import stale_after, start_heartbeat
@@ -31,16 +34,22 @@ async def run_phase(rt: Runtime, run_id: str) -> None:
         work = None  # the video was deleted before the job started
     if work is None:
         return
+    phase, started = str(work.phase), time.monotonic()
+    metrics.job_started(phase)
     heart = start_heartbeat(rt, work)
+    outcome = "failed"
     try:
-        await _execute(rt, work)
+        with bind_ids(video_id=work.video_id, branch_id=work.branch_id, run_id=work.run_id):
+            outcome = await _execute(rt, work)
     finally:
+        metrics.job_finished(phase, outcome, time.monotonic() - started)
         heart.cancel()
         with suppress(asyncio.CancelledError):
             await heart
 
 
-async def _execute(rt: Runtime, work: RunWork) -> None:
+async def _execute(rt: Runtime, work: RunWork) -> str:
+    """Run the phase; how it ended (succeeded, cancelled or failed), for the metrics."""
     async def progress(fraction: float) -> None:
         # Best-effort: a report that cannot be recorded (database or broker away) is
         # skipped, never a reason to fail the phase. A lost run still stops here.
@@ -62,10 +71,14 @@ async def _execute(rt: Runtime, work: RunWork) -> None:
             await runs.complete_run(session, work=work, outputs=outputs)
     except RunCancelled:
         log.info("run %s was cancelled or taken over while running", work.run_id)
+        return "cancelled"
     except NotFound:
         log.info("run %s vanished with its video", work.run_id)
+        return "cancelled"
     except Exception as exc:
         await _fail(rt, work, exc)
+        return "failed"
+    return "succeeded"
 
 
 async def _fail(rt: Runtime, work: RunWork, exc: Exception) -> None:

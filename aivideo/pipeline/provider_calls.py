@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aivideo import metrics
 from aivideo.domain.budget import require_room
 from aivideo.domain.locking import lock_video
 from aivideo.errors import NotFound
@@ -92,6 +93,7 @@ async def generate_media(
     known = await _reusable(rt, key, needs_file=True)
     if known is not None:
         assert known.sha256 is not None
+        metrics.provider_call(model, "reused")
         return StoredMedia(known.sha256, known.content_type or "application/octet-stream",
                            known.size_bytes or 0, _charge(known, job), model, dict(known.meta))
 
@@ -122,6 +124,7 @@ async def generate_plan(
     key = idempotency_key(model, "plan", inputs)
     known = await _reusable(rt, key, needs_file=False)
     if known is not None:
+        metrics.provider_call(model, "reused")
         return PlannedSpec(dict(known.data or {}), _charge(known, job), model, dict(known.meta))
 
     async def produce(context: CallContext) -> ProviderCall:
@@ -174,6 +177,7 @@ async def _through_ledger(
     try:
         row = await produce(context)
     except Exception as exc:
+        metrics.provider_call(model, "failed")
         if hosted:
             await _release(rt, key, exc)
         raise
@@ -183,6 +187,7 @@ async def _through_ledger(
         await _settle(rt, row)
     else:
         await _record(rt, session, row)
+    metrics.provider_call(model, "made", row.cost_usd)
     return row
 
 
@@ -242,11 +247,12 @@ async def _release(rt: Runtime, key: str, error: Exception) -> None:
         except NotFound:
             pass
         row.status, row.error = FAILED, str(error)[:500]
-        model, left = row.model or "", list(row.prediction_ids)
+        model, left, video_id = row.model or "", list(row.prediction_ids), row.video_id
     try:
         await rt.hosted.cancel(model, left)
     except Exception as exc:  # best effort: the provider ends them on its own in the end
-        log.warning("predictions %s of %s not cancelled: %s", left, model, exc)
+        log.warning("predictions %s of %s not cancelled: %s", left, model, exc,
+                    extra={"video_id": video_id})
 
 
 async def _record(rt: Runtime, session: AsyncSession | None, call: ProviderCall) -> None:

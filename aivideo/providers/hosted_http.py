@@ -15,6 +15,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from aivideo import metrics
 from aivideo.providers.base import ProviderError
 from aivideo.settings import Settings
 
@@ -64,6 +65,7 @@ class Retrying:
 
     def _log(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        metrics.provider_retry(self.service)
         log.warning("%s: %s; try %d of %d", self.service, error, state.attempt_number + 1,
                     self.attempts)
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
+from aivideo import metrics
 from aivideo.domain.effects import Effects
 from aivideo.providers.registry import HostedModels
 from aivideo.runtime.file_cleanup import FileCleanup
@@ -35,11 +36,13 @@ class AfterCommit:
 
     async def apply(self, effects: Effects) -> None:
         for channel, event in effects.events:
-            await _isolated(
+            published = await _isolated(
                 partial(self.events.publish, channel, event),
                 "event on %s not published (an `after` subscriber replays it)",
                 channel,
             )
+            if published:
+                metrics.event_published()
         for run_id in effects.run_ids:
             await _isolated(
                 partial(self.jobs.enqueue_run, run_id),
@@ -61,9 +64,11 @@ class AfterCommit:
 
 async def _isolated(
     effect: Callable[[], Awaitable[None]], what: str, *args: object, level: int = logging.WARNING
-) -> None:
+) -> bool:
     """Run one effect; log its failure with the error's type, never raise it."""
     try:
         await effect()
     except Exception as exc:
         log.log(level, what + ": %s: %s", *args, type(exc).__name__, exc)
+        return False
+    return True

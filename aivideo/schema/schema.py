@@ -9,6 +9,7 @@ from strawberry.types import ExecutionContext
 from aivideo.schema.checked_documents import CheckedDocuments, DocumentChecks
 from aivideo.schema.error_codes import ErrorCodes, log_unexpected
 from aivideo.schema.mutation import Mutation
+from aivideo.schema.operation_metrics import OperationMetrics
 from aivideo.schema.query import Query
 from aivideo.schema.query_cost import LIST_BOUNDS
 from aivideo.schema.subscription import Subscription
@@ -36,6 +37,7 @@ def build_schema(config: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            OperationMetrics,  # first: it exits last, so it sees the coded errors
             # Bounded before execution (depth, aliases, tokens, and breadth: nested lists
             # multiply), each distinct document checked once.
             lambda: CheckedDocuments(checks),

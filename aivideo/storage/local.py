@@ -8,6 +8,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from aivideo import metrics
 from aivideo.storage.base import Storage, StoredFile, sha256_of
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -28,24 +29,27 @@ class LocalStorage(Storage):
 
     async def put(self, content: bytes, *, content_type: str) -> StoredFile:
         # Hashing and writing tens of megabytes would stall every other request.
-        sha = await asyncio.to_thread(self._store, content)
+        sha, written = await asyncio.to_thread(self._store, content)
+        if written:
+            metrics.media_stored("local", len(content))
         return StoredFile(sha256=sha, size_bytes=len(content), content_type=content_type)
 
-    def _store(self, content: bytes) -> str:
+    def _store(self, content: bytes) -> tuple[str, bool]:
         sha = sha256_of(content)
-        self._write(self._path(sha), content)
-        return sha
+        return sha, self._write(self._path(sha), content)
 
     @staticmethod
-    def _write(path: Path, content: bytes) -> None:
+    def _write(path: Path, content: bytes) -> bool:
+        """Whether the file was new (identical content is stored once)."""
         if path.exists():
-            return
+            return False
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader never sees half a file.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         os.replace(tmp, path)
+        return True
 
     async def get(self, sha256: str) -> bytes:
         return await asyncio.to_thread(self._path(sha256).read_bytes)

@@ -9,6 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from aivideo import metrics
 from aivideo.storage.base import Storage, StoredFile, sha256_of
 
 URL_LIFETIME_SECONDS = 3600
@@ -53,6 +54,7 @@ class S3Storage(Storage):
                 ContentType=content_type,
                 CacheControl="private, max-age=31536000, immutable",
             )
+            metrics.media_stored("s3", len(content))
         return StoredFile(sha256=sha, size_bytes=len(content), content_type=content_type)
 
     async def get(self, sha256: str) -> bytes:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
+from aivideo import metrics
 from aivideo.subscriptions.broker_base import Event
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class FanOut:
                 delivered += 1
             else:
                 self._drop(subscription)
+        metrics.events_delivered(delivered)
         return delivered
 
     def close(self) -> None:
@@ -134,6 +136,7 @@ class FanOut:
 
     def _drop(self, subscription: Subscription) -> None:
         """End a subscriber that fell `max_queued` events behind."""
+        metrics.event_dropped()
         logger.warning(
             "Dropping slow subscriber on channel %r: %d events already queued",
             subscription.channel,
