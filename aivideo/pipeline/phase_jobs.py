@@ -10,10 +10,11 @@ from aivideo.domain import runs
 from aivideo.domain.values import RunWork
 from aivideo.errors import AivideoError, NotFound
 from aivideo.models import Phase
-from aivideo.pipeline.phases import PHASES
+from aivideo.pipeline.phases import PHASES, Progress
 from aivideo.pipeline.run_watch import stale_after, start_heartbeat
 from aivideo.providers.base import ProviderError
 from aivideo.runtime import Runtime
+from aivideo.runtime.file_cleanup import redo_if_file_gone
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,21 @@ async def _execute(rt: Runtime, work: RunWork) -> None:
             raise RunCancelled(work.run_id)
 
     try:
-        outputs = await PHASES[work.phase](rt, work, progress)
-        async with rt.transaction() as session:
-            await runs.complete_run(session, work=work, outputs=outputs)
+        await redo_if_file_gone(f"run {work.run_id}")(_produce_and_store, rt, work, progress)
     except RunCancelled:
         log.info("run %s was cancelled or taken over while running", work.run_id)
     except NotFound:
         log.info("run %s vanished with its video", work.run_id)
     except Exception as exc:
         await _fail(rt, work, exc)
+
+
+async def _produce_and_store(rt: Runtime, work: RunWork, progress: Progress) -> None:
+    """Run the phase and store its checkpoint, with every file it references still stored."""
+    outputs = await PHASES[work.phase](rt, work, progress)
+    async with rt.transaction() as session:
+        if await runs.complete_run(session, work=work, outputs=outputs) is not None:
+            await rt.files.hold(session, [new.sha256 for new in outputs if new.sha256])
 
 
 async def _fail(rt: Runtime, work: RunWork, exc: Exception) -> None:
