@@ -149,8 +149,11 @@ def _export_schema(args: argparse.Namespace) -> None:
 
 
 def _worker(args: argparse.Namespace) -> None:
+    from redis.exceptions import AuthenticationError
     from taskiq.cli.worker.args import WorkerArgs
     from taskiq.cli.worker.run import run_worker
+
+    from aivideo.pipeline.redis_wait import display_url, wait_for_redis
 
     if not settings.redis_url:
         sys.exit("aivideo worker needs REDIS_URL: in the embedded default jobs run inside `serve`")
@@ -159,6 +162,17 @@ def _worker(args: argparse.Namespace) -> None:
         from aivideo.worker_health import start_health_server
 
         start_health_server(settings, args.health_port)
+
+    def say(message: str) -> None:
+        print(f"aivideo worker: {message}", file=sys.stderr, flush=True)
+
+    # Workers start once Redis answers: until then, one plain line instead of tracebacks.
+    try:
+        asyncio.run(wait_for_redis(settings.redis_url, say=say))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except AuthenticationError as exc:
+        sys.exit(f"aivideo worker: Redis at {display_url(settings.redis_url)} refused us: {exc}")
     worker_args = WorkerArgs.from_cli(
         ["aivideo.worker:build_worker_broker", "--workers", str(args.workers),
          "--no-configure-logging"]

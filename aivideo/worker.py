@@ -16,7 +16,9 @@ def build_worker_broker() -> AsyncBroker:
     """The broker for taskiq's worker CLI (`aivideo.worker:build_worker_broker`).
 
     Each worker process builds its own, from the process settings, with every job
-    registered; its startup starts the runtime and the sweep for lost runs.
+    registered; its startup starts the runtime and the sweep for lost runs. `aivideo
+    worker` starts them once Redis answers, and their listener waits out a later outage
+    (`PatientRedisStreamBroker`), so they do not die and restart while Redis is away.
     """
     config = settings
     jobs = build_jobs(config)

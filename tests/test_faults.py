@@ -275,3 +275,41 @@ async def test_a_regeneration_in_flight_stops_when_its_video_is_cancelled(server
     after = api.newest((await api.video(server, video["id"]))["checkpoints"], phase=2)
     assert api.artifact(after, "beat_0")["version"] == 1
     assert after["editDescription"] is None
+
+
+async def test_a_cleanup_never_removes_a_file_that_a_running_phase_is_about_to_store(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given two videos of one prompt (so identical storyboard files), the first at phase 2,
+    # and the second's phase 2 held after making its images, before it stores them
+    prompt = "Twin lighthouses blink at each other across a bay."
+    first = await api.paused_video(server, prompt=prompt)
+    await api.continue_and_settle(server, api.newest(first["checkpoints"], phase=1)["id"])
+    second = await api.paused_video(server, prompt=prompt)
+    real = runs.report_progress
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_before_storing(session: AsyncSession, *, work: RunWork, fraction: float) -> bool:
+        if work.video_id == second["id"] and fraction >= 1 and not release.is_set():
+            held.set()
+            await release.wait()
+        return await real(session, work=work, fraction=fraction)
+
+    monkeypatch.setattr(runs, "report_progress", hold_before_storing)
+    await server.gql(api.CONTINUE, {"id": api.newest(second["checkpoints"], phase=1)["id"]})
+    await held.wait()
+
+    # when the first video is deleted (its files are unreferenced now) and the phase goes on
+    assert (await server.gql(api.DELETE, {"id": first["id"]}))["deleteVideo"] is True
+    release.set()
+    await server.settle()
+
+    # then every file the second video's storyboard references is stored and served
+    done = await api.video(server, second["id"])
+    assert done["status"] == "PAUSED_AT_PHASE2", done["error"]
+    phase2 = api.newest(done["checkpoints"], phase=2)
+    images = [a for a in phase2["artifacts"] if a["key"].startswith("beat_")]
+    assert images
+    for image in images:
+        assert await server.runtime.storage.exists(image["sha256"]), image["key"]
+        assert (await server.http.get(image["url"])).status_code == 200

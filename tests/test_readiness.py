@@ -27,14 +27,14 @@ from tests.throwaway_services import (
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[ThrowawayPostgres]:
-    with throwaway_postgres() as server:
+async def postgres() -> AsyncIterator[ThrowawayPostgres]:
+    async with throwaway_postgres() as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[ThrowawayRedis]:
-    with throwaway_redis() as server:
+async def redis_server() -> AsyncIterator[ThrowawayRedis]:
+    async with throwaway_redis() as server:
         yield server
 
 
@@ -59,12 +59,12 @@ async def test_redis_stopping_flips_readiness_and_back(
     served: Server, redis_server: ThrowawayRedis
 ) -> None:
     # given a ready server, when its Redis stops
-    redis_server.stop()
+    await redis_server.stop()
     try:
         down = await served.http.get("/readyz")
         alive = await served.http.get("/healthz")
     finally:
-        redis_server.start()
+        await redis_server.start()
     # then it is not ready, says why, and is still alive
     assert down.status_code == 503
     body = down.json()
@@ -141,13 +141,13 @@ def test_worker_probes_follow_the_database_and_redis(
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
     postgres.stop()
-    redis_server.stop()
+    await redis_server.stop()
     try:
         down = httpx.get(worker_probes + "/readyz", timeout=10)
         alive = httpx.get(worker_probes + "/healthz")
     finally:
         postgres.start()
-        redis_server.start()
+        await redis_server.start()
     assert down.status_code == 503
     assert set(down.json()["checks"]) == {"database", "redis"}
     assert "ok" not in down.json()["checks"].values()

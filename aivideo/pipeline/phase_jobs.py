@@ -13,10 +13,11 @@ from aivideo.domain.values import RunWork
 from aivideo.errors import AivideoError, NotFound
 from aivideo.logging_setup import bind_ids
 from aivideo.models import Phase
-from aivideo.pipeline.phases import PHASES
+from aivideo.pipeline.phases import PHASES, Progress
 from aivideo.pipeline.run_watch import stale_after, start_heartbeat
 from aivideo.providers.base import ProviderError
 from aivideo.runtime import Runtime
+from aivideo.runtime.file_cleanup import redo_if_file_gone
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ async def _execute(rt: Runtime, work: RunWork) -> str:
             raise RunCancelled(work.run_id)
 
     try:
-        outputs = await PHASES[work.phase](rt, work, progress)
-        async with rt.transaction() as session:
-            await runs.complete_run(session, work=work, outputs=outputs)
+        await redo_if_file_gone(f"run {work.run_id}")(_produce_and_store, rt, work, progress)
     except RunCancelled:
         log.info("run %s was cancelled or taken over while running", work.run_id)
         return "cancelled"
@@ -79,6 +78,14 @@ async def _execute(rt: Runtime, work: RunWork) -> str:
         await _fail(rt, work, exc)
         return "failed"
     return "succeeded"
+
+
+async def _produce_and_store(rt: Runtime, work: RunWork, progress: Progress) -> None:
+    """Run the phase and store its checkpoint, with every file it references still stored."""
+    outputs = await PHASES[work.phase](rt, work, progress)
+    async with rt.transaction() as session:
+        if await runs.complete_run(session, work=work, outputs=outputs) is not None:
+            await rt.files.hold(session, [new.sha256 for new in outputs if new.sha256])
 
 
 async def _fail(rt: Runtime, work: RunWork, exc: Exception) -> None:

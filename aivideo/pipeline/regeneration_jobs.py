@@ -27,6 +27,7 @@ from aivideo.pipeline.phases import (
 from aivideo.pipeline.provider_calls import Job, StoredMedia
 from aivideo.providers.base import ProviderError
 from aivideo.runtime import Runtime
+from aivideo.runtime.file_cleanup import StoredFileGone, redo_if_file_gone
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,9 @@ async def regenerate_beat(
 ) -> dict[str, Any]:
     """Re-render one storyboard image as the beat's next version."""
     return await _as_result(
-        _regenerate_beat(rt, owner, checkpoint_id, beat_index, prompt_override, job_id)
+        redo_if_file_gone(f"regeneration {job_id}")(
+            _regenerate_beat, rt, owner, checkpoint_id, beat_index, prompt_override, job_id
+        )
     )
 
 
@@ -157,7 +160,7 @@ async def _regenerate_beat(
     detail = f" with prompt {prompt_override!r}" if prompt_override else ""
     async with rt.transaction() as session:
         await ctx.lock_for_storing(session)
-        return await edits.add_version(
+        artifact = await edits.add_version(
             session,
             owner=owner,
             checkpoint_id=checkpoint_id,
@@ -171,6 +174,8 @@ async def _regenerate_beat(
             ),
             description=f"Regenerated {ctx.target.key}{detail}",
         )
+        await rt.files.hold(session, [media.sha256])
+    return artifact
 
 
 async def regenerate_chunk(
@@ -183,7 +188,9 @@ async def regenerate_chunk(
 ) -> dict[str, Any]:
     """Re-render one clip as the chunk's next version, and re-stitch the preview with it."""
     return await _as_result(
-        _regenerate_chunk(rt, owner, checkpoint_id, chunk_index, model_override, job_id)
+        redo_if_file_gone(f"regeneration {job_id}")(
+            _regenerate_chunk, rt, owner, checkpoint_id, chunk_index, model_override, job_id
+        )
     )
 
 
@@ -216,6 +223,7 @@ async def _regenerate_chunk(
             ),
             description=f"Regenerated {ctx.target.key}{detail}",
         )
+        await rt.files.hold(session, [media.sha256])
     await _restitch(rt, ctx, job=ctx.job(job_id))
     return artifact
 
@@ -237,21 +245,25 @@ async def _restitch(rt: Runtime, ctx: EditContext, *, job: Job) -> None:
         chunks = await _latest_chunks(session, checkpoint_id)
     while True:
         stitched = await stitched_video(rt, job=job, chunk_shas=chunks)
-        async with rt.transaction() as session:
-            try:
-                await ctx.lock_for_storing(session)
-            except Conflict:
-                return
-            current = await _latest_chunks(session, checkpoint_id)
-            if current == chunks:
-                await edits.add_version(
-                    session,
-                    owner=owner,
-                    checkpoint_id=checkpoint_id,
-                    new=new_artifact(ArtifactType.STITCHED_VIDEO, "stitched", stitched),
-                    description="Re-stitched after a chunk was regenerated",
-                )
-                return
+        try:
+            async with rt.transaction() as session:
+                try:
+                    await ctx.lock_for_storing(session)
+                except Conflict:
+                    return
+                current = await _latest_chunks(session, checkpoint_id)
+                if current == chunks:
+                    await edits.add_version(
+                        session,
+                        owner=owner,
+                        checkpoint_id=checkpoint_id,
+                        new=new_artifact(ArtifactType.STITCHED_VIDEO, "stitched", stitched),
+                        description="Re-stitched after a chunk was regenerated",
+                    )
+                    await rt.files.hold(session, [stitched.sha256])
+                    return
+        except StoredFileGone:
+            continue  # the preview file was removed meanwhile: stitch it again
         chunks = current
 
 

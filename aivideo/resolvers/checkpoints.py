@@ -27,6 +27,7 @@ from aivideo.errors import (
 from aivideo.media.images import normalize_image
 from aivideo.providers.estimates import estimate_usd, next_paid_call
 from aivideo.runtime import Runtime
+from aivideo.runtime.file_cleanup import redo_if_file_gone
 from aivideo.schema.context import Info
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -70,28 +71,35 @@ async def upload_beat_image(
         png = await asyncio.to_thread(normalize_image, content)
     except ValueError as exc:
         raise BadUserInput(f"the uploaded file cannot be used: {exc}") from exc
-    stored = await rt.storage.put(png, content_type="image/png")
     filename = getattr(image, "filename", None) or "upload"
-    async with rt.transaction() as session:
-        return await edits.add_version(
-            session,
-            owner=owner,
-            checkpoint_id=checkpoint_id,
-            new=NewArtifact(
-                type=models.ArtifactType.BEAT_IMAGE,
-                key=target.key,
-                sha256=stored.sha256,
-                content_type="image/png",
-                size_bytes=stored.size_bytes,
-                meta={
-                    "beatIndex": beat_index,
-                    "uploadedFilename": filename,
-                    "uploadedContentType": getattr(image, "content_type", None),
-                    "uploadedBytes": len(content),
-                },
-            ),
-            description=f"Uploaded {target.key} image ({filename})",
-        )
+
+    async def store() -> models.Artifact:
+        stored = await rt.storage.put(png, content_type="image/png")
+        async with rt.transaction() as session:
+            artifact = await edits.add_version(
+                session,
+                owner=owner,
+                checkpoint_id=checkpoint_id,
+                new=NewArtifact(
+                    type=models.ArtifactType.BEAT_IMAGE,
+                    key=target.key,
+                    sha256=stored.sha256,
+                    content_type="image/png",
+                    size_bytes=stored.size_bytes,
+                    meta={
+                        "beatIndex": beat_index,
+                        "uploadedFilename": filename,
+                        "uploadedContentType": getattr(image, "content_type", None),
+                        "uploadedBytes": len(content),
+                    },
+                ),
+                description=f"Uploaded {target.key} image ({filename})",
+            )
+            await rt.files.hold(session, [stored.sha256])
+            return artifact
+
+    # An identical file being removed by a cleanup meanwhile is put back, and stored again.
+    return await redo_if_file_gone(f"upload to {checkpoint_id}")(store)
 
 
 async def regenerate(
