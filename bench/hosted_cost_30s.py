@@ -27,7 +27,7 @@ PROMPT = "A lighthouse keeper befriends a storm. Waves climb the cliffs. Dawn fi
 
 async def main(duration: int) -> None:
     async with running_fake_hosted(token=TOKEN, openai_key=OPENAI_KEY) as fake:
-        async with serving(Path(tempfile.mkdtemp()), **hosted_env(fake)) as url:
+        async with serving(Path(tempfile.mkdtemp()), env=hosted_env(fake)) as url:
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 service = Service(url=url, http=http, key=None)
                 video_id = await service.create(PROMPT, durationSeconds=duration,

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from aivideo.bootstrap import build_jobs, start_runtime, stop_runtime
 from aivideo.domain import videos
@@ -47,7 +48,7 @@ async def main(duration: int) -> None:
     total = time.perf_counter() - started
     async with runtime.sessions() as session:
         done = await session.get(Video, video.id)
-        runs = list(await session.scalars(select(Run).order_by(Run.created_at)))
+        runs = list(await session.scalars(select(Run).order_by(col(Run.created_at))))
     assert done is not None
     print(f"{duration}-second YOLO video: status {done.status}")
     for run in runs:

@@ -20,7 +20,7 @@ class Probe:
 
 
 def probe(content: bytes) -> Probe:
-    with av.open(io.BytesIO(content)) as container:
+    with av.open(io.BytesIO(content), "r") as container:
         videos = list(container.streams.video)
         audio = list(container.streams.audio)
         duration = float(container.duration or 0) / av.time_base
@@ -35,7 +35,7 @@ def probe(content: bytes) -> Probe:
 
 def middle_frame_mean_rgb(content: bytes) -> tuple[float, float, float]:
     """The mean colour of a frame from the middle of a video."""
-    with av.open(io.BytesIO(content)) as container:
+    with av.open(io.BytesIO(content), "r") as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     frame = frames[len(frames) // 2]
     r, g, b = (float(v) for v in frame.reshape(-1, 3).mean(axis=0))

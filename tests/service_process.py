@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,10 +103,14 @@ async def revoke_key(data_dir: Path, key: str) -> str:
 
 
 @asynccontextmanager
-async def serving(data_dir: Path, *args: str, kill: bool = False, **env: str) -> AsyncIterator[str]:
+async def serving(
+    data_dir: Path, *args: str, kill: bool = False, env: Mapping[str, str] | None = None,
+    **more_env: str,
+) -> AsyncIterator[str]:
     """An `aivideo serve` process on its own data directory; yields its URL.
 
-    With `kill`, it is ended by SIGKILL, as a crash would end it.
+    Its environment is this one with `env` and `more_env` on top. With `kill`, it is
+    ended by SIGKILL, as a crash would end it.
     """
     port = free_port()
     process = await asyncio.create_subprocess_exec(
@@ -115,7 +119,7 @@ async def serving(data_dir: Path, *args: str, kill: bool = False, **env: str) ->
         "--port",
         str(port),
         *args,
-        env=process_env(data_dir, **env),
+        env=process_env(data_dir, **{**(env or {}), **more_env}),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

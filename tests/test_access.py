@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests import api
 from tests.service_process import STATUS_QUERY, Client, create_key, revoke_key, serving
@@ -129,7 +130,7 @@ async def test_websockets_take_the_key_in_connection_init(
     keyed: KeyedServer, protocol: str
 ) -> None:
     # without a key the connection is refused
-    async with websockets.connect(keyed.alice.ws_url, subprotocols=[protocol]) as ws:
+    async with websockets.connect(keyed.alice.ws_url, subprotocols=[Subprotocol(protocol)]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         if protocol == TRANSPORT_WS:
             with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -167,7 +168,7 @@ async def test_websockets_take_the_key_in_connection_init(
 async def test_a_key_is_required_without_any_key_when(
     tmp_path: Path, args: tuple[str, ...], env: dict[str, str]
 ) -> None:
-    async with serving(tmp_path, *args, **env) as url, httpx.AsyncClient(base_url=url) as http:
+    async with serving(tmp_path, *args, env=env) as url, httpx.AsyncClient(base_url=url) as http:
         client = Client(url, http, None)
         assert await client.error_code(VIDEO_COUNT) == "UNAUTHENTICATED"
 

@@ -29,7 +29,7 @@ BRANCH_NAMES = {"main": "main", "alt": "alt", "main-1": "main-1", "copy": "main-
 
 
 def checkpoint(id: str, phase: int, branch: str = "main", status: str = "APPROVED") -> Checkpoint:
-    return Checkpoint(id=id, branch_id=branch, phase=phase, status=status, version=1)
+    return Checkpoint(id=id, branch_id=branch, phase=phase, status=status, version=1, seq=0)
 
 
 def run(
@@ -290,7 +290,7 @@ def test_rule_8_agrees_with_rule_5_on_every_continuable_row() -> None:
 
 
 def branch(name: str) -> Branch:
-    return Branch(id=name, name=BRANCH_NAMES[name])
+    return Branch(id=name, name=BRANCH_NAMES[name], status="PAUSED")
 
 
 RETRY = [

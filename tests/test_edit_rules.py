@@ -135,12 +135,13 @@ async def test_continue_on_the_final_phase_is_bad_input(server: Server) -> None:
 
 
 async def test_mutations_on_unknown_ids_are_not_found(server: Server) -> None:
-    for query, variables in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         (api.CONTINUE, {"id": "cp-missing"}),
         (api.EDIT_SPEC, {"id": "cp-missing", "patch": {"title": "x"}}),
         (api.CREATE_BRANCH, {"id": "cp-missing"}),
         (api.CANCEL, {"id": "vid-missing"}),
         (api.DELETE, {"id": "vid-missing"}),
-    ]:
+    ]
+    for query, variables in cases:
         error = await server.gql_error(query, variables)
         assert error["extensions"]["code"] == "NOT_FOUND", (query, error)

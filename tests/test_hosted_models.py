@@ -84,7 +84,7 @@ async def hosted(
     data_dir: Path = tmp_path_factory.mktemp(f"hosted-{request.param}")
     async with running_fake_hosted(token=TOKEN, openai_key=OPENAI_KEY) as fake:
         if request.param == "sqlite":
-            async with serving(data_dir, **hosted_env(fake)) as url:
+            async with serving(data_dir, env=hosted_env(fake)) as url:
                 async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                     service = Service(url=url, http=http, key=None)
                     service.fake = fake
@@ -92,7 +92,7 @@ async def hosted(
             return
         async with postgres_database() as database_url:
             env = hosted_env(fake, DATABASE_URL=database_url)
-            async with serving(data_dir, **env) as url:
+            async with serving(data_dir, env=env) as url:
                 async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                     service = Service(url=url, http=http, key=None)
                     service.fake = fake

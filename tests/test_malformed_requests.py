@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests import api
 from tests.conftest import Server
@@ -145,7 +146,7 @@ async def closing(ws: websockets.ClientConnection) -> tuple[int, str]:
 async def test_a_malformed_frame_before_connection_init_is_refused(
     server: Server, server_log: pytest.LogCaptureFixture, protocol: str, case: str
 ) -> None:
-    async with websockets.connect(server.ws_url, subprotocols=[protocol]) as ws:
+    async with websockets.connect(server.ws_url, subprotocols=[Subprotocol(protocol)]) as ws:
         # when
         await ws.send(WS_CASES[case])
 
@@ -164,7 +165,7 @@ async def test_a_start_without_a_query_closes_with_4400(
     server: Server, server_log: pytest.LogCaptureFixture, protocol: str
 ) -> None:
     start = "subscribe" if protocol == TRANSPORT_WS else "start"
-    async with websockets.connect(server.ws_url, subprotocols=[protocol]) as ws:
+    async with websockets.connect(server.ws_url, subprotocols=[Subprotocol(protocol)]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] == "connection_ack"
 
@@ -181,7 +182,9 @@ async def test_the_subscription_limit_carries_a_code(tmp_path: Path, protocol: s
     subscribe = {"query": "subscription { checkpointCreated { videoId } }", "variables": {}}
     async with (
         serving(tmp_path, AIVIDEO_WEBSOCKET_MAX_OPERATIONS="1") as url,
-        websockets.connect(url.replace("http", "ws") + "/graphql", subprotocols=[protocol]) as ws,
+        websockets.connect(
+            url.replace("http", "ws") + "/graphql", subprotocols=[Subprotocol(protocol)]
+        ) as ws,
     ):
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] == "connection_ack"

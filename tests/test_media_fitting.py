@@ -7,10 +7,12 @@ import math
 import random
 import wave
 from fractions import Fraction
+from typing import cast
 
 import av
 import numpy as np
 import pytest
+from av.video.stream import VideoStream
 from PIL import Image
 
 from aivideo.media.audio import fit_audio
@@ -35,7 +37,7 @@ def make_video(
     buffer = io.BytesIO()
     # faststart puts the index first (as model CDNs serve it); without it, the index ends the file.
     with open_output(buffer) if faststart else av.open(buffer, "w", format="mp4") as output:
-        stream = output.add_stream(codec, rate=fps)
+        stream = cast(VideoStream, output.add_stream(codec, rate=fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for index in range(frames):
             rgb = last_color if last_color and index == frames - 1 else color
@@ -79,9 +81,9 @@ def make_mp3(*, seconds: float = 2.5, rate: int = 44100) -> bytes:
 
 def video_facts(data: bytes) -> tuple[int, int, int, Fraction | None, str, str]:
     """(decoded frame count, width, height, average rate, codec, pixel format) of a video."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         stream = container.streams.video[0]
-        count = sum(1 for _ in container.decode(stream))
+        count = len(list(container.decode(stream)))
         context = stream.codec_context
         return (count, context.width, context.height, stream.average_rate, context.name,
                 context.pix_fmt or "")
@@ -89,7 +91,7 @@ def video_facts(data: bytes) -> tuple[int, int, int, Fraction | None, str, str]:
 
 def frame_colors(data: bytes) -> list[tuple[int, int, int]]:
     """The centre pixel of every decoded frame, as RGB."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         return [
             tuple(int(v) for v in frame.to_ndarray(format="rgb24")[360, 640])  # type: ignore[misc]
             for frame in container.decode(video=0)
@@ -163,7 +165,7 @@ def test_a_tall_frame_is_centre_cropped_not_squashed() -> None:
     fitted = fit_clip([buffer.getvalue()], seconds=1 / 30)
 
     # then the 16:9 centre keeps full height: black edges stay 1/6 of the width each
-    with av.open(io.BytesIO(fitted)) as container:
+    with av.open(io.BytesIO(fitted), "r") as container:
         rgb = next(container.decode(video=0)).to_ndarray(format="rgb24")
     row = rgb[360, :, 0]
     # 320x240 cropped to 320x180 then scaled 4x: black up to x = 320, light from 320 to 960
@@ -248,7 +250,7 @@ def test_mp3_audio_is_fitted() -> None:
 
 
 def assert_audio(data: bytes, seconds: float) -> None:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         assert container.format.name.startswith("mov,mp4,m4a")
         stream = container.streams.audio[0]
         assert (stream.codec_context.name, stream.channels, stream.rate) == ("aac", 2, 44100)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -132,7 +133,7 @@ async def test_yolo_runs_on_the_worker_and_events_reach_the_api(deployment: Depl
     async with Subscription(deployment.ws_url, TRANSPORT_WS, CREATED_ANY, {}) as sub:
         created = await deployment.create_video(api.PROMPT, autoContinue=True)
         # when the worker runs all four phases
-        events = []
+        events: list[dict[str, Any]] = []
         while len(events) < 4:
             event = (await sub.next(seconds=120))["data"]["checkpointCreated"]
             if event["videoId"] == created["id"]:

@@ -35,6 +35,7 @@ async def postgres() -> AsyncIterator[ThrowawayPostgres]:
 @pytest.fixture(scope="module")
 async def redis_server() -> AsyncIterator[ThrowawayRedis]:
     async with throwaway_redis() as server:
+        await server.start()
         yield server
 
 
@@ -134,25 +135,26 @@ def worker_probes(
         server.server_close()
 
 
-def test_worker_probes_follow_the_database_and_redis(
+async def test_worker_probes_follow_the_database_and_redis(
     worker_probes: str, postgres: ThrowawayPostgres, redis_server: ThrowawayRedis
 ) -> None:
-    ready = httpx.get(worker_probes + "/readyz")
-    assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
-    postgres.stop()
-    await redis_server.stop()
-    try:
-        down = httpx.get(worker_probes + "/readyz", timeout=10)
-        alive = httpx.get(worker_probes + "/healthz")
-    finally:
-        postgres.start()
-        await redis_server.start()
-    assert down.status_code == 503
-    assert set(down.json()["checks"]) == {"database", "redis"}
-    assert "ok" not in down.json()["checks"].values()
-    assert alive.status_code == 200
-    assert httpx.get(worker_probes + "/readyz").status_code == 200
+    async with httpx.AsyncClient(base_url=worker_probes, timeout=10) as probe:
+        ready = await probe.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+        postgres.stop()
+        await redis_server.stop()
+        try:
+            down = await probe.get("/readyz")
+            alive = await probe.get("/healthz")
+        finally:
+            postgres.start()
+            await redis_server.start()
+        assert down.status_code == 503
+        assert set(down.json()["checks"]) == {"database", "redis"}
+        assert "ok" not in down.json()["checks"].values()
+        assert alive.status_code == 200
+        assert (await probe.get("/readyz")).status_code == 200
 
 
 async def test_aivideo_worker_serves_its_probes(tmp_path: Path) -> None:

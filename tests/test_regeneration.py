@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 
-from aivideo.providers.base import CallContext, Media, Provider
+from aivideo.providers.base import Media, Provider
 from tests import api
 from tests.conftest import Server
 from tests.test_branching import FailingProvider
@@ -47,10 +46,10 @@ class HeldStitch(FailingProvider):
     async def image(self, **kwargs: Any) -> Media:
         return await self.real.image(**kwargs)
 
-    async def stitch(self, *, clips: Sequence[bytes], call: CallContext) -> Media:
+    async def stitch(self, **kwargs: Any) -> Media:
         self.started.set()
         await self.go.wait()
-        return await self.real.stitch(clips=clips, call=call)
+        return await self.real.stitch(**kwargs)
 
 
 async def test_the_restitch_after_a_chunk_regeneration_blocks_no_writer(server: Server) -> None:

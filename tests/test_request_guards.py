@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from websockets.typing import Origin
 
 from tests import api
 from tests.conftest import Server
@@ -150,7 +151,8 @@ async def test_a_foreign_websocket_is_refused_on_an_open_server(
     url = f"ws://{host}:{port}/graphql"
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(
-            url, subprotocols=[TRANSPORT_WS], origin=origin, host="127.0.0.1", port=port
+            url, subprotocols=[TRANSPORT_WS], origin=Origin(origin) if origin else None,
+            host="127.0.0.1", port=port,
         )
     assert refused.value.response.status_code == 403
 

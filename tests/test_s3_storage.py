@@ -53,7 +53,10 @@ def stored_keys(client: Any) -> list[str]:
 async def test_media_lives_in_the_bucket(bucket: tuple[str, Any], tmp_path: Path) -> None:
     endpoint, s3 = bucket
     env = {**CREDENTIALS, "AIVIDEO_S3_BUCKET": BUCKET, "AIVIDEO_S3_ENDPOINT_URL": endpoint}
-    async with serving(tmp_path, **env) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with (
+        serving(tmp_path, env=env) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
         client = Client(url, http, None)
         created = await client.create_video(api.PROMPT, autoContinue=True)
         video = await client.wait_for(created["id"], "COMPLETE")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests import api
@@ -34,7 +36,7 @@ async def test_checkpoint_created_is_live(server: Server, protocol: str) -> None
     async with Subscription(server.ws_url, protocol, CHECKPOINTS, {}) as sub:
         # when a YOLO video runs all four phases
         video = await api.create_video(server, autoContinue=True)
-        events = []
+        events: list[dict[str, Any]] = []
         while len(events) < 4:
             event = (await sub.next())["data"]["checkpointCreated"]
             if event["videoId"] == video["id"]:
@@ -82,7 +84,7 @@ async def test_video_status_follows_progress(server: Server) -> None:
         # the current status comes first, before anything changes
         current = (await sub.next())["data"]["videoStatus"]
         await api.continue_and_settle(server, phase1["id"])
-        events = []
+        events: list[dict[str, Any]] = []
         while not events or events[-1]["status"] != "PAUSED_AT_PHASE2":
             events.append((await sub.next())["data"]["videoStatus"])
 

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import websockets
+from websockets.typing import Subprotocol
 
-TRANSPORT_WS = "graphql-transport-ws"
-LEGACY_WS = "graphql-ws"
+TRANSPORT_WS = Subprotocol("graphql-transport-ws")
+LEGACY_WS = Subprotocol("graphql-ws")
 
 
 class Subscription:
@@ -28,7 +29,9 @@ class Subscription:
         self.connection: Any = None
 
     async def __aenter__(self) -> Subscription:
-        self.connection = await websockets.connect(self.url, subprotocols=[self.protocol])
+        self.connection = await websockets.connect(
+            self.url, subprotocols=[Subprotocol(self.protocol)]
+        )
         await self._send({"type": "connection_init", "payload": self.init_payload})
         ack = await self._receive()
         assert ack["type"] == "connection_ack", ack
