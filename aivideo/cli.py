@@ -56,16 +56,17 @@ def _serve(args: argparse.Namespace) -> None:
     # No per-message deflate: its zlib state per socket cost more memory and CPU than the
     # small JSON frames it would save (many idle subscriptions per process).
     options: dict[str, Any] = {
-        "host": args.host, "port": args.port, "ws_per_message_deflate": False,
-        "log_config": None, "log_level": settings.log_level,  # logging is configured above
+        "host": args.host,
+        "port": args.port,
+        "ws_per_message_deflate": False,
+        "log_config": None,
+        "log_level": settings.log_level,  # logging is configured above
     }
     try:
         if args.workers > 1:
             _serve_workers(args, listening, options)
         else:
-            uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run(
-                sockets=[listening]
-            )
+            uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run(sockets=[listening])
     finally:
         if lock is not None:
             lock.close()
@@ -85,8 +86,7 @@ def _serve_workers(args: argparse.Namespace, listening: Any, options: dict[str, 
         )
     # Each worker builds its app from the environment: pass on what the flags chose.
     os.environ["AIVIDEO_HOST"], os.environ["AIVIDEO_PORT"] = args.host, str(args.port)
-    config = uvicorn.Config("aivideo.app:create_app", factory=True, workers=args.workers,
-                            **options)
+    config = uvicorn.Config("aivideo.app:create_app", factory=True, workers=args.workers, **options)
     Multiprocess(config, sockets=[listening]).run()
 
 
@@ -174,8 +174,12 @@ def _worker(args: argparse.Namespace) -> None:
     except AuthenticationError as exc:
         sys.exit(f"aivideo worker: Redis at {display_url(settings.redis_url)} refused us: {exc}")
     worker_args = WorkerArgs.from_cli(
-        ["aivideo.worker:build_worker_broker", "--workers", str(args.workers),
-         "--no-configure-logging"]
+        [
+            "aivideo.worker:build_worker_broker",
+            "--workers",
+            str(args.workers),
+            "--no-configure-logging",
+        ]
     )
     sys.exit(run_worker(worker_args) or 0)
 
@@ -192,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=settings.port, help="port to listen on (default: %(default)s)"
     )
     serve.add_argument(
-        "--workers", type=int, default=1,
+        "--workers",
+        type=int,
+        default=1,
         help="API processes sharing the port, to use more cores; needs REDIS_URL and "
         "PostgreSQL (default: %(default)s)",
     )
@@ -212,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
     )
     worker.add_argument(
-        "--health-port", type=int, default=None,
+        "--health-port",
+        type=int,
+        default=None,
         help="serve /healthz and /readyz on this port (default: none)",
     )
     worker.set_defaults(run=_worker)

@@ -75,9 +75,7 @@ PROVIDER_CALLS = Counter(
 PROVIDER_RETRIES = Counter(
     "aivideo_provider_retries", "Hosted requests tried again (429, 5xx, timeouts).", ["service"]
 )
-PROVIDER_COST = Counter(
-    "aivideo_provider_cost_usd", "USD paid to providers, by model.", ["model"]
-)
+PROVIDER_COST = Counter("aivideo_provider_cost_usd", "USD paid to providers, by model.", ["model"])
 MEDIA_STORED_BYTES = Counter(
     "aivideo_media_stored_bytes",
     "Bytes of new media written to storage (content already stored is not counted).",
@@ -101,9 +99,7 @@ def operation_label(name: str | None) -> str:
     return name
 
 
-def graphql_operation(
-    name: str | None, kind: str, *, ok: bool, seconds: float | None
-) -> None:
+def graphql_operation(name: str | None, kind: str, *, ok: bool, seconds: float | None) -> None:
     """One operation answered; `seconds` is None for subscriptions (their life is not latency)."""
     label = operation_label(name)
     GRAPHQL_OPERATIONS.labels(label, kind, "ok" if ok else "error").inc()
@@ -123,8 +119,6 @@ def events_delivered(count: int) -> None:
     """`count` subscribers of this process were handed one event."""
     if count:
         EVENTS.labels("delivered").inc(count)
-
-
 
 
 def event_dropped() -> None:

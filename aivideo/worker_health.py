@@ -28,8 +28,9 @@ async def _readiness(config: Settings) -> Readiness:
     engine = create_engine(config.database_url)
     redis = redis_client(config.redis_url) if config.redis_url else None
     try:
-        return await check(engine=engine, database_url=config.database_url, redis=redis,
-                           redis_url=config.redis_url)
+        return await check(
+            engine=engine, database_url=config.database_url, redis=redis, redis_url=config.redis_url
+        )
     finally:
         if redis is not None:
             await redis.aclose()

@@ -60,8 +60,9 @@ async def paused_video(url: str) -> tuple[str, str]:
         video_id = (await http.post("/graphql", json={"query": CREATE})).json()
         video_id = video_id["data"]["createVideo"]["id"]
         while True:
-            body = (await http.post("/graphql", json={"query": HEAD,
-                                                      "variables": {"id": video_id}})).json()
+            body = (
+                await http.post("/graphql", json={"query": HEAD, "variables": {"id": video_id}})
+            ).json()
             video = body["data"]["video"]
             if video["status"].startswith("PAUSED"):
                 return video_id, video["checkpoints"][0]["id"]
@@ -73,16 +74,22 @@ async def run(urls: list[str], subscribers: int) -> None:
     before = [rss_kb(url) for url in urls]
     # checkpointCreated sends nothing at once: a client is ready once it has subscribed.
     clients = [
-        Subscriber(urls[i % len(urls)].replace("http://", "ws://") + "/graphql", CREATED,
-                   {"id": video_id}, expect_first=False)
+        Subscriber(
+            urls[i % len(urls)].replace("http://", "ws://") + "/graphql",
+            CREATED,
+            {"id": video_id},
+            expect_first=False,
+        )
         for i in range(subscribers)
     ]
     seconds = await start_all(clients)
     await asyncio.sleep(1)
     after = [rss_kb(url) for url in urls]
     per_subscription = (sum(after) - sum(before)) / subscribers
-    print(f"{subscribers} subscribers over {len(urls)} process(es) ready in {seconds:.1f} s; "
-          f"server memory per idle subscription {per_subscription:.1f} KB (goal < 50 KB)")
+    print(
+        f"{subscribers} subscribers over {len(urls)} process(es) ready in {seconds:.1f} s; "
+        f"server memory per idle subscription {per_subscription:.1f} KB (goal < 50 KB)"
+    )
     delays: list[float] = []
     async with httpx.AsyncClient(base_url=urls[0], timeout=60) as http:
         for _ in range(EVENTS):
@@ -98,9 +105,11 @@ async def run(urls: list[str], subscribers: int) -> None:
     await asyncio.gather(*(c.close() for c in clients))
     delays.sort()
     p99 = delays[int(0.99 * (len(delays) - 1))] * 1000 if delays else float("nan")
-    print(f"{EVENTS} events: {received} of {EVENTS * subscribers} delivered; from the mutation's "
-          f"answer: median {statistics.median(delays) * 1000:.0f} ms, p99 {p99:.0f} ms "
-          f"(goal < 500 ms)")
+    print(
+        f"{EVENTS} events: {received} of {EVENTS * subscribers} delivered; from the mutation's "
+        f"answer: median {statistics.median(delays) * 1000:.0f} ms, p99 {p99:.0f} ms "
+        f"(goal < 500 ms)"
+    )
 
 
 def main(subscribers: int, redis: bool) -> None:
@@ -108,19 +117,26 @@ def main(subscribers: int, redis: bool) -> None:
         with aivideo_server() as url:
             asyncio.run(run([url], subscribers))
         return
-    database = os.environ.get("AIVIDEO_BENCH_DATABASE_URL",
-                              f"postgresql://postgres@127.0.0.1:5432/bench_{uuid.uuid4().hex[:8]}")
+    database = os.environ.get(
+        "AIVIDEO_BENCH_DATABASE_URL",
+        f"postgresql://postgres@127.0.0.1:5432/bench_{uuid.uuid4().hex[:8]}",
+    )
     redis_url = os.environ.get("AIVIDEO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     name = database.rsplit("/", 1)[1]
     os.system(f"createdb -h 127.0.0.1 -U postgres {name} 2>/dev/null")
-    env = {"DATABASE_URL": database, "REDIS_URL": redis_url,
-           "AIVIDEO_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:6]}:"}
+    env = {
+        "DATABASE_URL": database,
+        "REDIS_URL": redis_url,
+        "AIVIDEO_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:6]}:",
+    }
     try:
         os.system(f"DATABASE_URL={database} {sys.executable} -m aivideo.cli migrate >/dev/null")
         with ExitStack() as stack:
             shared = tempfile.mkdtemp()
-            urls = [stack.enter_context(aivideo_server(**env, AIVIDEO_DATA_DIR=shared))
-                    for _ in range(2)]
+            urls = [
+                stack.enter_context(aivideo_server(**env, AIVIDEO_DATA_DIR=shared))
+                for _ in range(2)
+            ]
             # A worker runs the phase-1 job of the video the events are made on.
             worker = stack.enter_context(_worker(env, shared))
             assert worker
@@ -136,7 +152,8 @@ class _worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "aivideo.cli", "worker"],
             env={**os.environ, **env, "AIVIDEO_DATA_DIR": data_dir},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def __enter__(self) -> bool:

@@ -30,13 +30,15 @@ async def main(duration: int) -> None:
         async with serving(Path(tempfile.mkdtemp()), env=hosted_env(fake)) as url:
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 service = Service(url=url, http=http, key=None)
-                video_id = await service.create(PROMPT, durationSeconds=duration,
-                                                autoContinue=True, generation=HOSTED)
+                video_id = await service.create(
+                    PROMPT, durationSeconds=duration, autoContinue=True, generation=HOSTED
+                )
                 video = await service.settled(video_id, "COMPLETE", "FAILED")
     print(f"{duration} s video on {', '.join(HOSTED.values())}: {video['status']}")
     for checkpoint in video["checkpoints"]:
-        parts = ", ".join(f"{a['key']} ${a['costUsd']:.4f}" for a in checkpoint["artifacts"]
-                          if a["costUsd"])
+        parts = ", ".join(
+            f"{a['key']} ${a['costUsd']:.4f}" for a in checkpoint["artifacts"] if a["costUsd"]
+        )
         print(f"  phase {checkpoint['phase']}: ${checkpoint['costUsd']:.4f} ({parts})")
     print(f"  video costUsd: ${video['costUsd']:.4f}")
 

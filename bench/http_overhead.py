@@ -100,7 +100,9 @@ def throughput(url: str, query: str, variables: dict[str, object], seconds: int)
     )
     out = subprocess.run(
         [wrk, "-t2", "-c32", f"-d{seconds}s", "-s", str(script), f"{url}/graphql"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
@@ -118,18 +120,23 @@ def main(seconds: int, requests: int) -> None:
             ours.append(sequential_ms(aivideo, requests))
             theirs.append(sequential_ms(bare, requests))
         mine, base = statistics.median(ours), statistics.median(theirs)
-        print(f"{{ __typename }} one client: aivideo {mine:.2f} ms, bare Strawberry {base:.2f} ms; "
-              f"ratio {mine / base:.2f} (goal <= 1.15)")
+        print(
+            f"{{ __typename }} one client: aivideo {mine:.2f} ms, bare Strawberry {base:.2f} ms; "
+            f"ratio {mine / base:.2f} (goal <= 1.15)"
+        )
         typename = throughput(aivideo, TYPENAME, {}, seconds)
         status = throughput(aivideo, STATUS, {"id": video_id}, seconds)
-        print(f"concurrency 32: __typename {typename:.0f} req/s, status query {status:.0f} req/s; "
-              f"ratio {status / typename:.2f} (goal >= 0.5)")
+        print(
+            f"concurrency 32: __typename {typename:.0f} req/s, status query {status:.0f} req/s; "
+            f"ratio {status / typename:.2f} (goal >= 0.5)"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="wrk run length (default 10)")
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="sequential requests per round (default 2000)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="sequential requests per round (default 2000)"
+    )
     args = parser.parse_args()
     main(args.seconds, args.requests)

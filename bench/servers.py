@@ -38,8 +38,11 @@ def _wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def running(command: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[str]:
     process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        command,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_up(url, process)
@@ -54,15 +57,26 @@ def aivideo_server(**env: str) -> Iterator[str]:
     """`aivideo serve` on the embedded default (a fresh data directory), without rate limits."""
     port = free_port()
     settings = {"AIVIDEO_DATA_DIR": tempfile.mkdtemp(), "AIVIDEO_RATE_LIMIT": "", **env}
-    with running([sys.executable, "-m", "aivideo.cli", "serve", "--port", str(port)],
-                 f"http://127.0.0.1:{port}", settings) as url:
+    with running(
+        [sys.executable, "-m", "aivideo.cli", "serve", "--port", str(port)],
+        f"http://127.0.0.1:{port}",
+        settings,
+    ) as url:
         yield url
 
 
 @contextmanager
 def bare_server() -> Iterator[str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
-               "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare_app:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     with running(command, f"http://127.0.0.1:{port}") as url:
         yield url

@@ -27,15 +27,23 @@ class Subscriber:
         """Connect, initialise, subscribe, and wait for the first event (the subscription is
         then live on the server)."""
         self.socket = await websockets.connect(
-            self.url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            max_size=None, open_timeout=120, ping_interval=None,
+            self.url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            max_size=None,
+            open_timeout=120,
+            ping_interval=None,
         )
         await self.socket.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await self.socket.recv())["type"] == "connection_ack"
-        await self.socket.send(json.dumps({
-            "id": "1", "type": "subscribe",
-            "payload": {"query": self.query, "variables": self.variables},
-        }))
+        await self.socket.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": self.query, "variables": self.variables},
+                }
+            )
+        )
         if self.expect_first:
             first = json.loads(await self.socket.recv())
             assert first["type"] == "next", first

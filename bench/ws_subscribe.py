@@ -48,8 +48,10 @@ async def main(clients: int) -> None:
             ours.append(await rate(aivideo, STATUS, {"id": video_id}, clients))
             theirs.append(await rate(bare, TICKS, {}, clients))
         mine, base = statistics.median(ours), statistics.median(theirs)
-        print(f"{clients} websocket clients connect + subscribe: aivideo {mine:.0f}/s, "
-              f"bare Strawberry {base:.0f}/s; ratio {mine / base:.2f} (goal >= 0.8)")
+        print(
+            f"{clients} websocket clients connect + subscribe: aivideo {mine:.0f}/s, "
+            f"bare Strawberry {base:.0f}/s; ratio {mine / base:.2f} (goal >= 0.8)"
+        )
 
 
 if __name__ == "__main__":

@@ -194,13 +194,27 @@ class FakeHosted:
         self._outputs: dict[str, tuple[str, dict[str, Any]]] = {}  # file name -> (kind, input)
 
     def fail_next(
-        self, method: str, path_regex: str, status: int, *, times: int = 1,
-        headers: dict[str, str] | None = None, body: Any = None,
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
     ) -> None:
         """Answer the next `times` matching requests with `status` (body: the API's error JSON)."""
         with self.lock:
-            self._faults.append(_Fault(method.upper(), re.compile(path_regex), times,
-                                       status=status, headers=headers, body=body))
+            self._faults.append(
+                _Fault(
+                    method.upper(),
+                    re.compile(path_regex),
+                    times,
+                    status=status,
+                    headers=headers,
+                    body=body,
+                )
+            )
 
     def hang_next(self, method: str, path_regex: str, seconds: float, times: int = 1) -> None:
         """Delay the next `times` matching requests by `seconds`, then answer them normally.
@@ -209,30 +223,38 @@ class FakeHosted:
         (a prediction is still created), as with a real API.
         """
         with self.lock:
-            self._faults.append(_Fault(method.upper(), re.compile(path_regex), times,
-                                       seconds=seconds))
+            self._faults.append(
+                _Fault(method.upper(), re.compile(path_regex), times, seconds=seconds)
+            )
 
     def requests_to(self, method: str, path_regex: str) -> list[Recorded]:
         """The recorded requests with `method` whose path matches `path_regex` (re.search)."""
         pattern = re.compile(path_regex)
         with self.lock:
-            return [r for r in self.requests
-                    if r.method == method.upper() and pattern.search(r.path)]
+            return [
+                r for r in self.requests if r.method == method.upper() and pattern.search(r.path)
+            ]
 
     # --- the ASGI app -------------------------------------------------------------------
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/v1/chat/completions", self._chat, methods=["POST"]),
-            Route("/v1/models/{owner}/{name}/predictions", self._create_official,
-                  methods=["POST"]),
-            Route("/v1/predictions", self._create_by_version, methods=["POST"]),
-            Route("/v1/predictions/{id}", self._get_prediction, methods=["GET"]),
-            Route("/v1/predictions/{id}/cancel", self._cancel_prediction, methods=["POST"]),
-            Route("/files/{name}", self._file, methods=["GET"]),
-            Route("/{path:path}", self._not_found,
-                  methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route(
+                    "/v1/models/{owner}/{name}/predictions", self._create_official, methods=["POST"]
+                ),
+                Route("/v1/predictions", self._create_by_version, methods=["POST"]),
+                Route("/v1/predictions/{id}", self._get_prediction, methods=["GET"]),
+                Route("/v1/predictions/{id}/cancel", self._cancel_prediction, methods=["POST"]),
+                Route("/files/{name}", self._file, methods=["GET"]),
+                Route(
+                    "/{path:path}",
+                    self._not_found,
+                    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                ),
+            ]
+        )
 
     async def _enter(self, request: Request) -> tuple[Any, Response | None]:
         """Record the request and play any scripted fault; (parsed JSON, fault response)."""
@@ -245,8 +267,10 @@ class FakeHosted:
         path = request.url.path
         with self.lock:
             self.requests.append(Recorded(request.method, path, headers, parsed, time.time()))
-            fault = next((f for f in self._faults
-                          if f.method == request.method and f.pattern.search(path)), None)
+            fault = next(
+                (f for f in self._faults if f.method == request.method and f.pattern.search(path)),
+                None,
+            )
             if fault is not None:
                 fault.times -= 1
                 if fault.times <= 0:
@@ -266,26 +290,45 @@ class FakeHosted:
         """The API's own error shape for `status`."""
         if path.startswith("/v1/chat/"):
             kinds = {429: "rate_limit_exceeded", 401: "invalid_api_key"}
-            return {"error": {"message": f"fake error {status}", "type": "server_error"
-                              if status >= 500 else "invalid_request_error",
-                              "param": None, "code": kinds.get(status)}}
+            return {
+                "error": {
+                    "message": f"fake error {status}",
+                    "type": "server_error" if status >= 500 else "invalid_request_error",
+                    "param": None,
+                    "code": kinds.get(status),
+                }
+            }
         titles = {429: "Too Many Requests", 401: "Unauthenticated", 404: "Not found"}
-        return {"title": titles.get(status, "Internal Server Error" if status >= 500
-                                     else "Bad Request"),
-                "detail": f"fake error {status}", "status": status}
+        return {
+            "title": titles.get(
+                status, "Internal Server Error" if status >= 500 else "Bad Request"
+            ),
+            "detail": f"fake error {status}",
+            "status": status,
+        }
 
     def _replicate_refusal(self, request: Request) -> Response | None:
         if request.headers.get("authorization") == f"Bearer {self.replicate.token}":
             return None
-        return JSONResponse({"title": "Unauthenticated",
-                             "detail": "You did not pass a valid authentication token",
-                             "status": 401}, 401)
+        return JSONResponse(
+            {
+                "title": "Unauthenticated",
+                "detail": "You did not pass a valid authentication token",
+                "status": 401,
+            },
+            401,
+        )
 
     async def _not_found(self, request: Request) -> Response:
         _, fault = await self._enter(request)
-        return fault or JSONResponse({"title": "Not found", "status": 404,
-                                      "detail": "The requested resource could not be found."},
-                                     404)
+        return fault or JSONResponse(
+            {
+                "title": "Not found",
+                "status": 404,
+                "detail": "The requested resource could not be found.",
+            },
+            404,
+        )
 
     # --- OpenAI -------------------------------------------------------------------------
 
@@ -294,33 +337,54 @@ class FakeHosted:
         if fault:
             return fault
         if request.headers.get("authorization") != f"Bearer {self.openai.key}":
-            return JSONResponse({"error": {
-                "message": "Incorrect API key provided. You can find your API key at "
-                           "https://platform.openai.com/account/api-keys.",
-                "type": "invalid_request_error", "param": None, "code": "invalid_api_key",
-            }}, 401)
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": "Incorrect API key provided. You can find your API key at "
+                        "https://platform.openai.com/account/api-keys.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+                401,
+            )
         if not isinstance(body, dict) or not body.get("messages") or body.get("stream"):
-            return JSONResponse({"error": {
-                "message": "the fake answers non-streamed requests with messages only",
-                "type": "invalid_request_error", "param": "messages", "code": None,
-            }}, 400)
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": "the fake answers non-streamed requests with messages only",
+                        "type": "invalid_request_error",
+                        "param": "messages",
+                        "code": None,
+                    }
+                },
+                400,
+            )
         content = self.openai.reply(body)
         prompt_tokens, completion_tokens = self.openai.usage
-        return JSONResponse({
-            "id": "chatcmpl-" + secrets.token_hex(12),
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "gpt-4o-mini"),
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None},
-                "finish_reason": "stop",
-                "logprobs": None,
-            }],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-            "system_fingerprint": "fp_fake",
-        })
+        return JSONResponse(
+            {
+                "id": "chatcmpl-" + secrets.token_hex(12),
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "gpt-4o-mini"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, "refusal": None},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+                "system_fingerprint": "fp_fake",
+            }
+        )
 
     # --- Replicate ----------------------------------------------------------------------
 
@@ -330,8 +394,9 @@ class FakeHosted:
         if fault or (fault := self._replicate_refusal(request)):
             return fault
         if model not in self.replicate.model_kinds:
-            return JSONResponse({"title": "Not found", "status": 404,
-                                 "detail": f"Model {model} not found."}, 404)
+            return JSONResponse(
+                {"title": "Not found", "status": 404, "detail": f"Model {model} not found."}, 404
+            )
         return self._create(request, model, self.replicate.version_of(model), body)
 
     async def _create_by_version(self, request: Request) -> Response:
@@ -344,23 +409,44 @@ class FakeHosted:
         with self.lock:
             model = model or self.replicate.versions.get(version_id, "")
         if model not in self.replicate.model_kinds or not version_id:
-            return JSONResponse({"title": "Invalid version or not permitted", "status": 422,
-                                 "detail": "The specified version does not exist (or "
-                                           "perhaps you don't have permission to use it?)"},
-                                422)
+            return JSONResponse(
+                {
+                    "title": "Invalid version or not permitted",
+                    "status": 422,
+                    "detail": "The specified version does not exist (or "
+                    "perhaps you don't have permission to use it?)",
+                },
+                422,
+            )
         return self._create(request, model, version_id, body)
 
     def _create(self, request: Request, model: str, version: str, body: Any) -> Response:
         if not isinstance(body, dict) or not isinstance(body.get("input"), dict):
-            return JSONResponse({"title": "Input validation failed", "status": 422,
-                                 "detail": "input is required and must be an object"}, 422)
+            return JSONResponse(
+                {
+                    "title": "Input validation failed",
+                    "status": 422,
+                    "detail": "input is required and must be an object",
+                },
+                422,
+            )
         prediction_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(26))
         base = f"{self.url}/v1/predictions/{prediction_id}"
         prediction = {
-            "id": prediction_id, "model": model, "version": version, "status": "starting",
-            "input": body["input"], "output": None, "error": None, "logs": "",
-            "metrics": {}, "created_at": _now(), "started_at": None, "completed_at": None,
-            "data_removed": False, "source": "api",
+            "id": prediction_id,
+            "model": model,
+            "version": version,
+            "status": "starting",
+            "input": body["input"],
+            "output": None,
+            "error": None,
+            "logs": "",
+            "metrics": {},
+            "created_at": _now(),
+            "started_at": None,
+            "completed_at": None,
+            "data_removed": False,
+            "source": "api",
             "urls": {"get": base, "cancel": base + "/cancel", "stream": base + "/stream"},
         }
         with self.lock:
@@ -379,9 +465,14 @@ class FakeHosted:
         with self.lock:
             prediction = self.replicate.predictions.get(prediction_id)
             if prediction is None:
-                return JSONResponse({"title": "Not found", "status": 404,
-                                     "detail": "The requested resource could not be found."},
-                                    404)
+                return JSONResponse(
+                    {
+                        "title": "Not found",
+                        "status": 404,
+                        "detail": "The requested resource could not be found.",
+                    },
+                    404,
+                )
             if prediction["status"] not in _TERMINAL:
                 self._advance(prediction)
             return JSONResponse(json.loads(json.dumps(prediction)))
@@ -393,8 +484,11 @@ class FakeHosted:
         polls, needed = replicate._polls[prediction_id], max(1, replicate.polls_to_finish)
         prediction["started_at"] = prediction["started_at"] or _now()
         if prediction_id in replicate._held or polls < needed:
-            done = min(9, 10 * polls // needed) if prediction_id in replicate._held \
+            done = (
+                min(9, 10 * polls // needed)
+                if prediction_id in replicate._held
                 else 10 * polls // needed
+            )
             bar = "#" * (done * 5) + " " * ((10 - done) * 5)
             prediction["status"] = "processing"
             prediction["logs"] = f"Running the model\n{done * 10:3d}%|{bar}| {done}/10"
@@ -424,9 +518,14 @@ class FakeHosted:
         with self.lock:
             prediction = self.replicate.predictions.get(request.path_params["id"])
             if prediction is None:
-                return JSONResponse({"title": "Not found", "status": 404,
-                                     "detail": "The requested resource could not be found."},
-                                    404)
+                return JSONResponse(
+                    {
+                        "title": "Not found",
+                        "status": 404,
+                        "detail": "The requested resource could not be found.",
+                    },
+                    404,
+                )
             if prediction["status"] not in _TERMINAL:
                 prediction["status"], prediction["completed_at"] = "canceled", _now()
             return JSONResponse(json.loads(json.dumps(prediction)))
@@ -469,7 +568,7 @@ def _video(seconds: float, color: tuple[int, int, int], fps: int = 24) -> bytes:
         for index in range(frames):
             pixels = np.full((height, width, 3), color, dtype=np.uint8)
             left = index * (width - 16) // frames
-            pixels[:, left:left + 16] = 255
+            pixels[:, left : left + 16] = 255
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts, frame.time_base = index, Fraction(1, fps)
             output.mux(stream.encode(frame))
@@ -500,12 +599,14 @@ async def running_fake_hosted(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(fake.app(), log_level="warning", lifespan="off", ws="none",
-                            access_log=False)
+    config = uvicorn.Config(
+        fake.app(), log_level="warning", lifespan="off", ws="none", access_log=False
+    )
     server = uvicorn.Server(config)
     # A thread of its own: blocking clients in the test's thread still get answers.
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
-                              name="fake-hosted", daemon=True)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[sock])), name="fake-hosted", daemon=True
+    )
     thread.start()
     try:
         while not server.started:

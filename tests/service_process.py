@@ -104,7 +104,10 @@ async def revoke_key(data_dir: Path, key: str) -> str:
 
 @asynccontextmanager
 async def serving(
-    data_dir: Path, *args: str, kill: bool = False, env: Mapping[str, str] | None = None,
+    data_dir: Path,
+    *args: str,
+    kill: bool = False,
+    env: Mapping[str, str] | None = None,
     **more_env: str,
 ) -> AsyncIterator[str]:
     """An `aivideo serve` process on its own data directory; yields its URL.

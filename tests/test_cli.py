@@ -136,7 +136,12 @@ def test_compose_runs_the_production_shape() -> None:
     # MinIO only with the s3 profile
     assert services["minio"]["profiles"] == ["s3"]
     assert {n for n, s in services.items() if "profiles" not in s} == {
-        "postgres", "redis", "migrate", "api", "worker"}
+        "postgres",
+        "redis",
+        "migrate",
+        "api",
+        "worker",
+    }
 
 
 def test_env_example_lists_every_setting() -> None:
@@ -150,9 +155,13 @@ def test_env_example_lists_every_setting() -> None:
 
 
 @pytest.mark.skipif(
-    bool(subprocess.run(["docker", "compose", "version"], capture_output=True,
-                        check=False).returncode)
-    if shutil.which("docker") else True,
+    bool(
+        subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, check=False
+        ).returncode
+    )
+    if shutil.which("docker")
+    else True,
     reason="no docker binary with the compose plugin here",
 )
 def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
@@ -163,8 +172,13 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     filled = example.replace("AIVIDEO_SECRET_KEY=\n", "AIVIDEO_SECRET_KEY=k\n")
     (tmp_path / ".env").write_text(filled.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=p\n"))
     # when compose resolves it, S3 profile included, then it finds nothing wrong
-    result = subprocess.run(["docker", "compose", "--profile", "s3", "config", "-q"],
-                            cwd=tmp_path, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["docker", "compose", "--profile", "s3", "config", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 

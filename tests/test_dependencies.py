@@ -35,7 +35,9 @@ def test_the_lock_pins_every_dependency_within_its_floor() -> None:
 
 def test_known_bad_versions_are_excluded() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    floors = {str(canonicalize_name(Requirement(t).name)): Requirement(t).specifier
-              for t in project["dependencies"]}
+    floors = {
+        str(canonicalize_name(Requirement(t).name)): Requirement(t).specifier
+        for t in project["dependencies"]
+    }
     assert not floors["strawberry-graphql"].contains("0.313.9")
     assert not floors["redis"].contains("8.0.0")

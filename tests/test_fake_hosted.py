@@ -49,8 +49,9 @@ async def test_a_prediction_starts_processes_with_progress_and_succeeds(
     fake: FakeHosted, client: httpx.AsyncClient
 ) -> None:
     # given a FLUX prediction
-    created = await create(client, "black-forest-labs/flux-dev",
-                           {"prompt": "a lighthouse", "aspect_ratio": "16:9"})
+    created = await create(
+        client, "black-forest-labs/flux-dev", {"prompt": "a lighthouse", "aspect_ratio": "16:9"}
+    )
     assert re.fullmatch(r"[a-z0-9]{26}", created["id"])
     assert created["status"] == "starting" and created["output"] is None
     assert created["model"] == "black-forest-labs/flux-dev"
@@ -60,8 +61,15 @@ async def test_a_prediction_starts_processes_with_progress_and_succeeds(
         "cancel": f"{fake.url}/v1/predictions/{created['id']}/cancel",
         "stream": f"{fake.url}/v1/predictions/{created['id']}/stream",
     }
-    assert {"input", "error", "logs", "metrics", "created_at", "started_at",
-            "completed_at"} <= created.keys()
+    assert {
+        "input",
+        "error",
+        "logs",
+        "metrics",
+        "created_at",
+        "started_at",
+        "completed_at",
+    } <= created.keys()
 
     # when it is polled twice
     first = await poll(client, created)
@@ -92,10 +100,13 @@ async def test_video_and_music_outputs_decode_at_the_asked_length(
     # given a clip by version ("owner/name:version") and music by official model name
     fake.replicate.polls_to_finish = 1
     version = fake.replicate.version_of("minimax/hailuo-02")
-    response = await client.post("/v1/predictions", json={
-        "version": f"minimax/hailuo-02:{version}",
-        "input": {"prompt": "waves", "first_frame_image": "data:,", "duration": 3},
-    })
+    response = await client.post(
+        "/v1/predictions",
+        json={
+            "version": f"minimax/hailuo-02:{version}",
+            "input": {"prompt": "waves", "first_frame_image": "data:,", "duration": 3},
+        },
+    )
     assert response.status_code == 201, response.text
     clip = response.json()
     music = await create(client, "meta/musicgen", {"prompt": "calm", "duration": 5})
@@ -155,7 +166,10 @@ async def test_failing_predictions_report_the_error(
     finished = [await poll(client, created) for _ in range(2)][-1]
 
     assert (finished["status"], finished["error"], finished["output"]) == (
-        "failed", "NSFW content detected", None)
+        "failed",
+        "NSFW content detected",
+        None,
+    )
 
 
 async def test_scripted_429_then_success(fake: FakeHosted, client: httpx.AsyncClient) -> None:
@@ -163,14 +177,19 @@ async def test_scripted_429_then_success(fake: FakeHosted, client: httpx.AsyncCl
     fake.fail_next("POST", r"/predictions$", 429, times=2, headers={"Retry-After": "0"})
 
     # when the client posts three times
-    answers = [await client.post("/v1/models/meta/musicgen/predictions",
-                                 json={"input": {"prompt": "x"}}) for _ in range(3)]
+    answers = [
+        await client.post("/v1/models/meta/musicgen/predictions", json={"input": {"prompt": "x"}})
+        for _ in range(3)
+    ]
 
     # then two problem-JSON 429s with Retry-After, then a created prediction
     assert [a.status_code for a in answers] == [429, 429, 201]
     assert answers[0].headers["retry-after"] == "0"
-    assert answers[0].json() == {"title": "Too Many Requests", "detail": "fake error 429",
-                                 "status": 429}
+    assert answers[0].json() == {
+        "title": "Too Many Requests",
+        "detail": "fake error 429",
+        "status": 429,
+    }
     assert len(fake.requests_to("POST", r"/predictions$")) == 3
     assert len(fake.replicate.predictions) == 1
 
@@ -198,11 +217,12 @@ async def test_scripted_5xx_hang_and_corrupt_download(
 
 async def test_wrong_credentials_are_refused_and_nothing_is_created(fake: FakeHosted) -> None:
     async with httpx.AsyncClient(base_url=fake.url) as anonymous:
-        missing = await anonymous.post("/v1/models/meta/musicgen/predictions",
-                                       json={"input": {}})
-        wrong = await anonymous.post("/v1/models/meta/musicgen/predictions",
-                                     json={"input": {}},
-                                     headers={"Authorization": "Bearer r8_other"})
+        missing = await anonymous.post("/v1/models/meta/musicgen/predictions", json={"input": {}})
+        wrong = await anonymous.post(
+            "/v1/models/meta/musicgen/predictions",
+            json={"input": {}},
+            headers={"Authorization": "Bearer r8_other"},
+        )
 
     assert (missing.status_code, wrong.status_code) == (401, 401)
     assert wrong.json()["title"] == "Unauthenticated"
@@ -217,8 +237,10 @@ async def test_openai_sdk_gets_the_default_plan_with_usage(fake: FakeHosted) -> 
     # when it asks for a 30 s plan
     completion = await sdk.chat.completions.create(
         model="gpt-4o-mini",
-        messages=[{"role": "system", "content": "You plan videos."},
-                  {"role": "user", "content": "A lighthouse at dusk, 30 seconds long."}],
+        messages=[
+            {"role": "system", "content": "You plan videos."},
+            {"role": "user", "content": "A lighthouse at dusk, 30 seconds long."},
+        ],
         response_format={"type": "json_object"},
     )
 
@@ -229,8 +251,11 @@ async def test_openai_sdk_gets_the_default_plan_with_usage(fake: FakeHosted) -> 
     assert spec["style"]["color_palette"] == ["#112233", "#445566", "#778899"]
     assert completion.model == "gpt-4o-mini"
     assert completion.usage is not None
-    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens,
-            completion.usage.total_tokens) == (1200, 400, 1600)
+    assert (
+        completion.usage.prompt_tokens,
+        completion.usage.completion_tokens,
+        completion.usage.total_tokens,
+    ) == (1200, 400, 1600)
     [request] = fake.requests_to("POST", r"^/v1/chat/completions$")
     assert request.headers["authorization"] == "Bearer sk-test"
     assert request.json["response_format"] == {"type": "json_object"}
@@ -245,11 +270,12 @@ async def test_openai_sdk_sees_custom_replies_retries_429_and_refuses_a_bad_key(
     sdk = openai.AsyncOpenAI(base_url=fake.url + "/v1", api_key="sk-test", max_retries=1)
 
     completion = await sdk.chat.completions.create(
-        model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}]
+    )
     with pytest.raises(openai.AuthenticationError):
-        await openai.AsyncOpenAI(base_url=fake.url + "/v1", api_key="sk-wrong",
-                                 max_retries=0).chat.completions.create(
-            model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+        await openai.AsyncOpenAI(
+            base_url=fake.url + "/v1", api_key="sk-wrong", max_retries=0
+        ).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
 
     assert completion.choices[0].message.content == "not json gpt-test"
     assert completion.usage is not None and completion.usage.total_tokens == 15
@@ -260,7 +286,8 @@ async def test_a_blocking_client_on_the_tests_thread_is_answered(fake: FakeHoste
     # The server has a thread of its own: a sync client (as in a worker's thread) never deadlocks.
     with httpx.Client(base_url=fake.url, headers=AUTH, timeout=10) as blocking:
         created = blocking.post(  # noqa: ASYNC212 - blocking the loop is the point
-            "/v1/models/meta/musicgen/predictions", json={"input": {"duration": 1}})
+            "/v1/models/meta/musicgen/predictions", json={"input": {"duration": 1}}
+        )
         polled = blocking.get(created.json()["urls"]["get"])  # noqa: ASYNC212
 
     assert (created.status_code, polled.json()["status"]) == (201, "processing")

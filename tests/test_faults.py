@@ -128,8 +128,17 @@ async def test_a_database_blip_during_a_progress_report_does_not_fail_the_phase(
 
 def some_work() -> RunWork:
     return RunWork(
-        run_id="run_watched", attempt=1, video_id="vid_watched", branch_id="br_watched",
-        phase=2, generation={}, prompt="p", title="t", duration_seconds=10, spec=None, inputs=[],
+        run_id="run_watched",
+        attempt=1,
+        video_id="vid_watched",
+        branch_id="br_watched",
+        phase=2,
+        generation={},
+        prompt="p",
+        title="t",
+        duration_seconds=10,
+        spec=None,
+        inputs=[],
     )
 
 

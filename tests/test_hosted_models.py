@@ -146,8 +146,11 @@ async def test_a_yolo_video_through_all_four_hosted_phases(hosted: Service) -> N
     assert chat.json["response_format"]["type"] == "json_schema"
     assert chat.json["response_format"]["json_schema"]["strict"] is True
     assert "15 seconds" in chat.json["messages"][-1]["content"]
-    replicate = [r for r in fake.requests[before:] if r.path.startswith("/v1/")
-                 and r.path != "/v1/chat/completions"]
+    replicate = [
+        r
+        for r in fake.requests[before:]
+        if r.path.startswith("/v1/") and r.path != "/v1/chat/completions"
+    ]
     assert {r.headers["authorization"] for r in replicate} == {f"Bearer {TOKEN}"}
     flux = creates(fake, "black-forest-labs/flux-dev")[-2:]
     assert [(i["aspect_ratio"], i["output_format"]) for i in flux] == [("16:9", "png")] * 2
@@ -164,13 +167,21 @@ async def test_models_lists_known_ids_with_prices_and_availability(hosted: Servi
     models = (await hosted.gql(MODELS))["models"]
     by_id = {(m["id"], m["kind"]): m for m in models}
     assert by_id[(IMAGES, "IMAGE")] == {
-        "id": IMAGES, "kind": "IMAGE", "available": True, "price": {"unit": "image", "usd": 0.025}
+        "id": IMAGES,
+        "kind": "IMAGE",
+        "available": True,
+        "price": {"unit": "image", "usd": 0.025},
     }
     assert by_id[(PLANNER, "PLANNER")]["price"] == {
-        "unit": "tokens", "inputUsdPerMillion": 0.15, "outputUsdPerMillion": 0.6
+        "unit": "tokens",
+        "inputUsdPerMillion": 0.15,
+        "outputUsdPerMillion": 0.6,
     }
     assert {kind for (model, kind) in by_id if model == "local"} == {
-        "PLANNER", "IMAGE", "VIDEO", "MUSIC"
+        "PLANNER",
+        "IMAGE",
+        "VIDEO",
+        "MUSIC",
     }
 
 
@@ -200,16 +211,21 @@ async def test_an_unknown_model_is_refused_at_create(
 async def test_429_and_5xx_are_retried_and_paid_once(hosted: Service) -> None:
     # given flux answering 429 (Retry-After: 0) and then 503 to the next two creations
     fake = hosted.fake
-    fake.fail_next("POST", "^/v1/models/black-forest-labs/flux-dev/predictions$", 429,
-                   headers={"Retry-After": "0"})
+    fake.fail_next(
+        "POST",
+        "^/v1/models/black-forest-labs/flux-dev/predictions$",
+        429,
+        headers={"Retry-After": "0"},
+    )
     fake.fail_next("POST", "^/v1/models/black-forest-labs/flux-dev/predictions$", 503)
     fake.fail_next("GET", "^/v1/predictions/", 500)
     before = len(creates(fake, "black-forest-labs/flux-dev"))
     generation = {**HOSTED, "videoModel": "local", "musicModel": "local"}
 
     # when a video's storyboard is made
-    video_id = await hosted.create("Snow falls upward over a sleeping city.",
-                                   durationSeconds=10, generation=generation)
+    video_id = await hosted.create(
+        "Snow falls upward over a sleeping city.", durationSeconds=10, generation=generation
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1", "FAILED")
     await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
     video = await hosted.settled(video_id, "PAUSED_AT_PHASE2", "FAILED")
@@ -223,8 +239,9 @@ async def test_429_and_5xx_are_retried_and_paid_once(hosted: Service) -> None:
 async def test_a_download_that_does_not_decode_fails_the_phase(hosted: Service) -> None:
     fake = hosted.fake
     generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
-    video_id = await hosted.create("A lighthouse made of ice melts into song.",
-                                   durationSeconds=10, generation=generation)
+    video_id = await hosted.create(
+        "A lighthouse made of ice melts into song.", durationSeconds=10, generation=generation
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
     fake.corrupt_outputs = True
     try:
@@ -245,8 +262,11 @@ async def test_a_failed_prediction_fails_the_branch_with_the_providers_message(
     fake.replicate.fail_predictions_with = f"NSFW content detected (token {TOKEN})"
     try:
         generation = {**HOSTED, "planner": "local"}
-        video_id = await hosted.create("A cathedral of kelp sways in a slow current.",
-                                       durationSeconds=10, generation=generation)
+        video_id = await hosted.create(
+            "A cathedral of kelp sways in a slow current.",
+            durationSeconds=10,
+            generation=generation,
+        )
         paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
         await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
         failed = await hosted.settled(video_id, "FAILED")
@@ -265,8 +285,12 @@ async def test_the_budget_stops_a_paid_call_until_set_budget_makes_room(hosted: 
     fake = hosted.fake
     generation = {**HOSTED, "videoModel": "local", "musicModel": "local"}
     images_before = len(creates(fake, "black-forest-labs/flux-dev"))
-    video_id = await hosted.create("A fox paints the aurora with its tail.",
-                                   durationSeconds=20, generation=generation, budgetUsd=0.03)
+    video_id = await hosted.create(
+        "A fox paints the aurora with its tail.",
+        durationSeconds=20,
+        generation=generation,
+        budgetUsd=0.03,
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
     phase1 = paused["checkpoints"][0]
     assert paused["budgetUsd"] == 0.03
@@ -301,8 +325,9 @@ async def test_cancel_reaches_the_provider(hosted: Service) -> None:
     # given a storyboard image held mid-prediction
     fake = hosted.fake
     generation = {**HOSTED, "planner": "local"}
-    video_id = await hosted.create("A train of lanterns crosses a frozen sea.",
-                                   durationSeconds=10, generation=generation)
+    video_id = await hosted.create(
+        "A train of lanterns crosses a frozen sea.", durationSeconds=10, generation=generation
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
     before = len(creates(fake, "black-forest-labs/flux-dev"))
     fake.replicate.hold()
@@ -325,8 +350,11 @@ async def test_a_poll_that_times_out_is_retried(hosted: Service) -> None:
     # given the next poll of any prediction hanging past the client's 3 s timeout
     fake = hosted.fake
     generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
-    video_id = await hosted.create("A kettle whistles a lullaby to a sleepy kitchen.",
-                                   durationSeconds=10, generation=generation)
+    video_id = await hosted.create(
+        "A kettle whistles a lullaby to a sleepy kitchen.",
+        durationSeconds=10,
+        generation=generation,
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
     fake.hang_next("GET", "^/v1/predictions/", 6)
     before = len(creates(fake, "black-forest-labs/flux-dev"))
@@ -345,8 +373,9 @@ async def test_progress_moves_while_a_prediction_runs(hosted: Service) -> None:
     # given a storyboard image whose prediction is held, reporting 90 % (9/10) while held
     fake = hosted.fake
     generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
-    video_id = await hosted.create("Rain taps Morse code on a tin roof at night.",
-                                   durationSeconds=10, generation=generation)
+    video_id = await hosted.create(
+        "Rain taps Morse code on a tin roof at night.", durationSeconds=10, generation=generation
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
     beats = len(api.artifact(paused["checkpoints"][0], "spec")["data"]["beats"])
     fake.replicate.hold()
@@ -372,10 +401,15 @@ REGENERATE = """mutation($id: ID!, $index: Int!, $model: String) {
 
 async def test_regenerate_chunk_with_a_hosted_model_override(hosted: Service) -> None:
     # given a video made locally up to its clips
-    local = {"planner": "local", "imageModel": "local", "videoModel": "local",
-             "musicModel": "local"}
-    video_id = await hosted.create("A snail crosses a garden path in one heroic day.",
-                                   durationSeconds=10, generation=local)
+    local = {
+        "planner": "local",
+        "imageModel": "local",
+        "videoModel": "local",
+        "musicModel": "local",
+    }
+    video_id = await hosted.create(
+        "A snail crosses a garden path in one heroic day.", durationSeconds=10, generation=local
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
     await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
     phase2 = (await hosted.settled(video_id, "PAUSED_AT_PHASE2"))["checkpoints"][1]
@@ -385,7 +419,7 @@ async def test_regenerate_chunk_with_a_hosted_model_override(hosted: Service) ->
 
     # when chunk 0 is regenerated with hailuo-02, and with a model the server does not know
     body = await hosted.raw(REGENERATE, {"id": phase3["id"], "index": 0, "model": "runway"})
-    regenerated = (await hosted.gql(REGENERATE, {"id": phase3["id"], "index": 0, "model": CLIPS}))
+    regenerated = await hosted.gql(REGENERATE, {"id": phase3["id"], "index": 0, "model": CLIPS})
 
     # then the unknown one is refused, and the new version is hailuo's, priced per second made
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -401,11 +435,17 @@ async def test_a_pinned_version_is_called_by_version(hosted: Service) -> None:
     fake = hosted.fake
     version = fake.replicate.version_of("black-forest-labs/flux-dev")
     pinned = f"{IMAGES}:{version}"
-    generation = {**HOSTED, "planner": "local", "imageModel": pinned, "videoModel": "local",
-                  "musicModel": "local"}
+    generation = {
+        **HOSTED,
+        "planner": "local",
+        "imageModel": pinned,
+        "videoModel": "local",
+        "musicModel": "local",
+    }
     before = len(fake.requests_to("POST", "^/v1/predictions$"))
-    video_id = await hosted.create("Clockwork bees tend a brass sunflower.",
-                                   durationSeconds=10, generation=generation)
+    video_id = await hosted.create(
+        "Clockwork bees tend a brass sunflower.", durationSeconds=10, generation=generation
+    )
     paused = await hosted.settled(video_id, "PAUSED_AT_PHASE1")
     await hosted.gql(api.CONTINUE, {"id": paused["checkpoints"][0]["id"]})
     video = await hosted.settled(video_id, "PAUSED_AT_PHASE2", "FAILED")
@@ -423,8 +463,11 @@ async def _first_polled_prediction(fake: FakeHosted, flux_before: int) -> str:
     """The id of the next flux prediction once it is polled (so its id is on record)."""
     for _ in range(1200):
         if len(creates(fake, "black-forest-labs/flux-dev")) > flux_before:
-            live = [p["id"] for p in fake.replicate.predictions.values()
-                    if p["status"] in ("starting", "processing")]
+            live = [
+                p["id"]
+                for p in fake.replicate.predictions.values()
+                if p["status"] in ("starting", "processing")
+            ]
             polled = [i for i in live if fake.requests_to("GET", f"^/v1/predictions/{i}$")]
             if polled:
                 return str(polled[0])
@@ -436,16 +479,26 @@ async def test_an_invalid_plan_gets_one_repair_round_trip(hosted: Service) -> No
     # given a planner whose first answer's beats do not add up
     fake = hosted.fake
     answers = [
-        json.dumps({"title": "T", "style": {"aesthetic": "ink", "color_palette": ["#000000"],
-                    "mood": "calm", "lighting": "soft"},
-                    "beats": [{"prompt": "a", "shot_type": "wide shot", "duration": 5}]}),
+        json.dumps(
+            {
+                "title": "T",
+                "style": {
+                    "aesthetic": "ink",
+                    "color_palette": ["#000000"],
+                    "mood": "calm",
+                    "lighting": "soft",
+                },
+                "beats": [{"prompt": "a", "shot_type": "wide shot", "duration": 5}],
+            }
+        ),
     ]
     default = fake.openai.reply
     fake.openai.reply = lambda request: answers.pop() if answers else default(request)
     before = len(fake.requests_to("POST", "^/v1/chat/completions$"))
     try:
-        video_id = await hosted.create("An owl keeps the accounts of a moonlit forest.",
-                                       durationSeconds=10)
+        video_id = await hosted.create(
+            "An owl keeps the accounts of a moonlit forest.", durationSeconds=10
+        )
         video = await hosted.settled(video_id, "PAUSED_AT_PHASE1", "FAILED")
     finally:
         fake.openai.reply = default
@@ -465,14 +518,17 @@ async def test_a_worker_killed_mid_prediction_is_taken_over_without_paying_twice
     tmp_path: Path,
 ) -> None:
     # given the production shape (API and a worker over PostgreSQL and Redis) on the fakes
-    async with running_fake_hosted(token=TOKEN, openai_key=OPENAI_KEY) as fake, \
-            deployed(tmp_path, **hosted_env(fake)) as deployment:
+    async with (
+        running_fake_hosted(token=TOKEN, openai_key=OPENAI_KEY) as fake,
+        deployed(tmp_path, **hosted_env(fake)) as deployment,
+    ):
         service = Service(url=deployment.url, http=deployment.http, key=None)
         service.fake = fake
         [worker] = deployment.processes[1:]
         generation = {**HOSTED, "planner": "local", "videoModel": "local", "musicModel": "local"}
-        video_id = await service.create("Two moths waltz around a streetlamp.",
-                                        durationSeconds=10, generation=generation)
+        video_id = await service.create(
+            "Two moths waltz around a streetlamp.", durationSeconds=10, generation=generation
+        )
         paused = await service.settled(video_id, "PAUSED_AT_PHASE1")
         beats = len(api.artifact(paused["checkpoints"][0], "spec")["data"]["beats"])
         fake.replicate.hold()
@@ -496,13 +552,15 @@ async def test_the_same_plan_is_answered_from_the_ledger(hosted: Service) -> Non
     # given a video planned by gpt-4o-mini
     fake = hosted.fake
     prompt = "A tortoise wins a race against the tide, slowly."
-    first = await hosted.settled(await hosted.create(prompt, durationSeconds=10),
-                                 "PAUSED_AT_PHASE1")
+    first = await hosted.settled(
+        await hosted.create(prompt, durationSeconds=10), "PAUSED_AT_PHASE1"
+    )
     chats = len(fake.requests_to("POST", "^/v1/chat/completions$"))
 
     # when the same plan is asked for again
-    second = await hosted.settled(await hosted.create(prompt, durationSeconds=10),
-                                  "PAUSED_AT_PHASE1")
+    second = await hosted.settled(
+        await hosted.create(prompt, durationSeconds=10), "PAUSED_AT_PHASE1"
+    )
 
     # then the planner was not called again and nobody paid twice
     assert len(fake.requests_to("POST", "^/v1/chat/completions$")) == chats
@@ -522,8 +580,13 @@ async def test_models_need_their_credentials(server: Server) -> None:
     # when a video asks for a Replicate model
     error = await server.gql_error(
         api.CREATE_VIDEO,
-        {"input": {"prompt": api.PROMPT, "durationSeconds": 10,
-                   "generation": {"imageModel": IMAGES}}},
+        {
+            "input": {
+                "prompt": api.PROMPT,
+                "durationSeconds": 10,
+                "generation": {"imageModel": IMAGES},
+            }
+        },
     )
 
     # then it is refused at once, saying what is missing

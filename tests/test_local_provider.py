@@ -270,9 +270,7 @@ async def test_clip_rejects_bytes_that_are_not_an_image(
     spec: dict[str, Any],
 ) -> None:
     with pytest.raises(ProviderError, match="PNG or JPEG"):
-        await provider.clip(
-            spec=spec, beat_index=0, image=b"<html></html>", seed=1, call=CALL
-        )
+        await provider.clip(spec=spec, beat_index=0, image=b"<html></html>", seed=1, call=CALL)
 
 
 async def test_beat_index_out_of_range_is_a_provider_error(

@@ -27,8 +27,12 @@ def captured(tmp_path: Path) -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     stream = io.StringIO()
-    config = Settings(data_dir=tmp_path, log_format="JSON", openai_api_key=SecretStr(SECRET),
-                      database_url="postgresql://app:pg-pass-77@db/app")
+    config = Settings(
+        data_dir=tmp_path,
+        log_format="JSON",
+        openai_api_key=SecretStr(SECRET),
+        database_url="postgresql://app:pg-pass-77@db/app",
+    )
     configure_logging(config, stream=stream)
     try:
         yield stream
@@ -49,7 +53,11 @@ def test_bound_and_extra_ids_are_fields_of_the_line(captured: io.StringIO) -> No
     assert first["message"] == "phase 2 started" and first["level"] == "info"
     assert first["logger"] == "aivideo.test"
     assert (first["request_id"], first["video_id"], first["run_id"], first["branch_id"]) == (
-        "req-1", "vid-1", "run-1", "br-1")
+        "req-1",
+        "vid-1",
+        "run-1",
+        "br-1",
+    )
     assert second["message"] == "outside" and "request_id" not in second
 
 
@@ -74,10 +82,14 @@ def test_unknown_id_names_are_refused() -> None:
 def test_serve_logs_json_lines_with_the_request_id(tmp_path: Path) -> None:
     # given `aivideo serve` with JSON logs
     port = free_port()
-    env = {**embedded_env(tmp_path), "AIVIDEO_LOG_FORMAT": "json",
-           "AIVIDEO_OPENAI_API_KEY": SECRET}
-    process = subprocess.Popen([*AIVIDEO, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**embedded_env(tmp_path), "AIVIDEO_LOG_FORMAT": "json", "AIVIDEO_OPENAI_API_KEY": SECRET}
+    process = subprocess.Popen(
+        [*AIVIDEO, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(400):
@@ -97,6 +109,5 @@ def test_serve_logs_json_lines_with_the_request_id(tmp_path: Path) -> None:
     assert len(fresh.headers["x-request-id"]) == 32
     records = [json.loads(line) for line in stderr.splitlines()]
     access = [r for r in records if r["logger"] == "uvicorn.access" and "/readyz" in r["message"]]
-    assert [r.get("request_id") for r in access] == [
-        "client-abc.1", fresh.headers["x-request-id"]]
+    assert [r.get("request_id") for r in access] == ["client-abc.1", fresh.headers["x-request-id"]]
     assert SECRET not in stderr

@@ -28,9 +28,15 @@ from tests.media_checks import marked_image
 
 
 def make_video(
-    *, width: int = 320, height: int = 240, fps: int = 24, seconds: float = 4.0,
-    codec: str = "mpeg4", color: tuple[int, int, int] = (200, 40, 40),
-    last_color: tuple[int, int, int] | None = None, faststart: bool = True,
+    *,
+    width: int = 320,
+    height: int = 240,
+    fps: int = 24,
+    seconds: float = 4.0,
+    codec: str = "mpeg4",
+    color: tuple[int, int, int] = (200, 40, 40),
+    last_color: tuple[int, int, int] | None = None,
+    faststart: bool = True,
 ) -> bytes:
     """A small clip of one colour (the last frame `last_color` if given), built with PyAV."""
     frames = round(seconds * fps)
@@ -85,8 +91,14 @@ def video_facts(data: bytes) -> tuple[int, int, int, Fraction | None, str, str]:
         stream = container.streams.video[0]
         count = len(list(container.decode(stream)))
         context = stream.codec_context
-        return (count, context.width, context.height, stream.average_rate, context.name,
-                context.pix_fmt or "")
+        return (
+            count,
+            context.width,
+            context.height,
+            stream.average_rate,
+            context.name,
+            context.pix_fmt or "",
+        )
 
 
 def frame_colors(data: bytes) -> list[tuple[int, int, int]]:

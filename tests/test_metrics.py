@@ -91,8 +91,17 @@ async def test_open_websockets_and_live_subscriptions_are_gauged(server: Server)
         await asyncio.sleep(0.05)
     assert moved(before, after, "aivideo_websockets_open") == 0
     assert moved(before, after, "aivideo_subscriptions_live") == 0
-    assert moved(before, after, "aivideo_graphql_operations_total",
-                 operation="S", type="subscription", outcome="ok") == 1
+    assert (
+        moved(
+            before,
+            after,
+            "aivideo_graphql_operations_total",
+            operation="S",
+            type="subscription",
+            outcome="ok",
+        )
+        == 1
+    )
     await server.settle()
 
 
@@ -117,14 +126,26 @@ def test_processes_sharing_a_multiprocess_dir_are_summed(tmp_path: Path) -> None
     # given two processes that each count one call, as `--workers 2` would
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     for _ in range(2):
-        subprocess.run([sys.executable, "-c", MULTIPROCESS_SCRIPT], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-c", MULTIPROCESS_SCRIPT], env=env, check=True, capture_output=True
+        )
     # when a third one answers /metrics
-    shown = subprocess.run([sys.executable, "-c", "from aivideo import metrics; "
-                            "print(metrics.exposition()[0].decode())"],
-                           env=env, check=True, capture_output=True, text=True).stdout
-    samples = {(s.name, frozenset(s.labels.items())): s.value
-               for f in text_string_to_metric_families(shown) for s in f.samples}
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from aivideo import metrics; print(metrics.exposition()[0].decode())",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for f in text_string_to_metric_families(shown)
+        for s in f.samples
+    }
     # then it shows both processes' counts
     assert value(samples, "aivideo_provider_calls_total", model="local", outcome="made") == 2
     assert value(samples, "aivideo_provider_cost_usd_total", model="local") == 0.5

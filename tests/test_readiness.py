@@ -161,9 +161,13 @@ async def test_aivideo_worker_serves_its_probes(tmp_path: Path) -> None:
     # given `aivideo worker --health-port P` on the shared PostgreSQL and Redis
     port = free_port()
     async with postgres_database() as database_url:
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-               "AIVIDEO_REDIS_PREFIX": f"aivideo-test-{uuid.uuid4().hex[:8]}:",
-               "AIVIDEO_DATA_DIR": str(tmp_path)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "AIVIDEO_REDIS_PREFIX": f"aivideo-test-{uuid.uuid4().hex[:8]}:",
+            "AIVIDEO_DATA_DIR": str(tmp_path),
+        }
         worker = await asyncio.create_subprocess_exec(
             *AIVIDEO, "worker", "--health-port", str(port), env=env, start_new_session=True
         )

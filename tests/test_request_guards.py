@@ -151,8 +151,11 @@ async def test_a_foreign_websocket_is_refused_on_an_open_server(
     url = f"ws://{host}:{port}/graphql"
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(
-            url, subprotocols=[TRANSPORT_WS], origin=Origin(origin) if origin else None,
-            host="127.0.0.1", port=port,
+            url,
+            subprotocols=[TRANSPORT_WS],
+            origin=Origin(origin) if origin else None,
+            host="127.0.0.1",
+            port=port,
         )
     assert refused.value.response.status_code == 403
 

@@ -28,7 +28,10 @@ def test_workers_need_redis_and_postgres(tmp_path: Path) -> None:
     result = subprocess.run(
         [*AIVIDEO, "serve", "--port", str(free_port()), "--workers", "2"],
         env={**env, "AIVIDEO_DATA_DIR": str(tmp_path)},
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
@@ -43,9 +46,14 @@ async def test_two_workers_serve_one_port_and_share_events(tmp_path: Path) -> No
     await client.aclose()
     prefix = f"aivideo-workers-{uuid.uuid4().hex[:8]}:"
     async with postgres_database() as database_url:
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-               "AIVIDEO_REDIS_PREFIX": prefix, "AIVIDEO_DATA_DIR": str(tmp_path),
-               "AIVIDEO_RATE_LIMIT": ""}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "AIVIDEO_REDIS_PREFIX": prefix,
+            "AIVIDEO_DATA_DIR": str(tmp_path),
+            "AIVIDEO_RATE_LIMIT": "",
+        }
         port = free_port()
         serve = await asyncio.create_subprocess_exec(
             *AIVIDEO, "serve", "--port", str(port), "--workers", "2", env=env
@@ -60,14 +68,22 @@ async def test_two_workers_serve_one_port_and_share_events(tmp_path: Path) -> No
                             break
                     except httpx.TransportError:
                         await asyncio.sleep(0.05)
-                created = (await http.post("/graphql", json={
-                    "query": api.CREATE_VIDEO,
-                    "variables": {"input": {"prompt": api.PROMPT, "durationSeconds": 10}},
-                })).json()["data"]["createVideo"]
+                created = (
+                    await http.post(
+                        "/graphql",
+                        json={
+                            "query": api.CREATE_VIDEO,
+                            "variables": {"input": {"prompt": api.PROMPT, "durationSeconds": 10}},
+                        },
+                    )
+                ).json()["data"]["createVideo"]
                 video_id = created["id"]
                 for _ in range(1200):
-                    video = (await http.post("/graphql", json={
-                        "query": api.VIDEO, "variables": {"id": video_id}})).json()["data"]["video"]
+                    video = (
+                        await http.post(
+                            "/graphql", json={"query": api.VIDEO, "variables": {"id": video_id}}
+                        )
+                    ).json()["data"]["video"]
                     if video["status"] == "PAUSED_AT_PHASE1":
                         break
                     await asyncio.sleep(0.05)
@@ -83,8 +99,9 @@ async def test_two_workers_serve_one_port_and_share_events(tmp_path: Path) -> No
                 for sub in subs:
                     await sub.__aenter__()
                 try:
-                    await http.post("/graphql", json={"query": api.CREATE_BRANCH,
-                                                      "variables": {"id": phase1}})
+                    await http.post(
+                        "/graphql", json={"query": api.CREATE_BRANCH, "variables": {"id": phase1}}
+                    )
                     events = [(await sub.next(seconds=60))["data"] for sub in subs]
                 finally:
                     for sub in subs:

@@ -72,8 +72,14 @@ class Worker:
 async def running_worker(env: dict[str, str]) -> AsyncIterator[Worker]:
     # Its own process group: taskiq runs the jobs in child processes.
     process = await asyncio.create_subprocess_exec(
-        *AIVIDEO, "worker", "--workers", "1", env=env, start_new_session=True,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        *AIVIDEO,
+        "worker",
+        "--workers",
+        "1",
+        env=env,
+        start_new_session=True,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     worker = Worker(process)
     worker.reader = asyncio.create_task(worker._read())
@@ -85,15 +91,21 @@ async def running_worker(env: dict[str, str]) -> AsyncIterator[Worker]:
 
 def service_env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
     return {
-        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-        "AIVIDEO_DATA_DIR": str(tmp_path), "AIVIDEO_RUN_HEARTBEAT_SECONDS": "0.5",
-        "AIVIDEO_RATE_LIMIT": "", "PYTHONUNBUFFERED": "1",
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "AIVIDEO_DATA_DIR": str(tmp_path),
+        "AIVIDEO_RUN_HEARTBEAT_SECONDS": "0.5",
+        "AIVIDEO_RATE_LIMIT": "",
+        "PYTHONUNBUFFERED": "1",
     }
 
 
 async def test_a_worker_started_before_redis_waits_for_it_then_works(tmp_path: Path) -> None:
-    async with throwaway_redis(password="s3cret-pw") as redis_server, \
-            postgres_database() as database_url:
+    async with (
+        throwaway_redis(password="s3cret-pw") as redis_server,
+        postgres_database() as database_url,
+    ):
         env = service_env(tmp_path, database_url, redis_server.url)
         # given a worker started while Redis is not there yet
         async with running_worker(env) as worker:
@@ -101,9 +113,10 @@ async def test_a_worker_started_before_redis_waits_for_it_then_works(tmp_path: P
 
             # when Redis comes, and the API with it
             await redis_server.start()
-            async with serving(tmp_path, DATABASE_URL=database_url,
-                               REDIS_URL=redis_server.url) as url, \
-                    httpx.AsyncClient(base_url=url, timeout=60) as http:
+            async with (
+                serving(tmp_path, DATABASE_URL=database_url, REDIS_URL=redis_server.url) as url,
+                httpx.AsyncClient(base_url=url, timeout=60) as http,
+            ):
                 client = Client(url, http, None)
                 created = await client.create_video("A snail crosses a garden by moonlight.")
 

@@ -81,7 +81,7 @@ async def test_other_colours_are_refused(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["message"] == (
         f"invalid spec: style.color_palette has {wrong!r}, which is not a colour: use CSS "
-        "colour names (\"navy\", \"goldenrod\") or '#rrggbb'"
+        'colour names ("navy", "goldenrod") or \'#rrggbb\''
     )
     assert (await latest_spec(server, phase1))["version"] == 1
 

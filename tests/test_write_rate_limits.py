@@ -34,7 +34,6 @@ async def branch_names(server: Server, checkpoint: dict[str, Any]) -> list[str]:
     return [b["name"] for b in data["checkpoint"]["video"]["branches"]]
 
 
-
 async def test_create_branch_past_the_limit_is_rate_limited(
     server: Server, phase1: dict[str, Any]
 ) -> None:

@@ -137,7 +137,7 @@ def _style_problems(style: Any) -> Any:
     if wrong is not None:
         yield (
             f"style.color_palette has {wrong!r}, which is not a colour: use CSS colour "
-            "names (\"navy\", \"goldenrod\") or '#rrggbb'"
+            'names ("navy", "goldenrod") or \'#rrggbb\''
         )
 
 

@@ -149,8 +149,7 @@ def _timed_frames(source: InputContainer, label: str) -> Iterator[tuple[Fraction
     # An MP4's index counts its frames: fewer decoded means a cut-off download.
     if stream.frames and decoded < stream.frames:
         raise ValueError(
-            f"{label} is truncated: its index lists {stream.frames} frames, "
-            f"only {decoded} decode"
+            f"{label} is truncated: its index lists {stream.frames} frames, only {decoded} decode"
         )
 
 
@@ -168,9 +167,16 @@ def _to_clip_frame(frame: av.VideoFrame, scaler: VideoReformatter) -> av.VideoFr
     source_range = ColorRange.JPEG if frame.color_range == ColorRange.JPEG else ColorRange.MPEG
     cropped = _crop_16_9(frame)
     return scaler.reformat(
-        cropped, WIDTH, HEIGHT, "yuv420p", src_colorspace=source_space,
-        dst_colorspace=Colorspace.ITU709, src_color_range=source_range,
-        dst_color_range=ColorRange.MPEG, interpolation="BICUBIC", threads=1,
+        cropped,
+        WIDTH,
+        HEIGHT,
+        "yuv420p",
+        src_colorspace=source_space,
+        dst_colorspace=Colorspace.ITU709,
+        src_color_range=source_range,
+        dst_color_range=ColorRange.MPEG,
+        interpolation="BICUBIC",
+        threads=1,
     )
 
 
@@ -189,8 +195,11 @@ def _crop_16_9(frame: av.VideoFrame) -> av.VideoFrame:
     luma = packed[:height]
     chroma = packed[height:].reshape(2, height // 2, width // 2)
     rows, cols = slice(top // 2, (top + crop_h) // 2), slice(left // 2, (left + crop_w) // 2)
-    planes = (luma[top:top + crop_h, left:left + crop_w], chroma[0][rows, cols],
-              chroma[1][rows, cols])
+    planes = (
+        luma[top : top + crop_h, left : left + crop_w],
+        chroma[0][rows, cols],
+        chroma[1][rows, cols],
+    )
     stacked = np.concatenate([plane.ravel() for plane in planes]).reshape(crop_h * 3 // 2, crop_w)
     return av.VideoFrame.from_ndarray(stacked, format="yuv420p")
 

@@ -180,7 +180,10 @@ def open_output(buffer: io.BytesIO) -> OutputContainer:
     # faststart re-opens the output to shift the data behind the index; a snapshot
     # of what was written so far serves that read in memory.
     return av.open(
-        buffer, "w", format="mp4", options={"movflags": "+faststart"},
+        buffer,
+        "w",
+        format="mp4",
+        options={"movflags": "+faststart"},
         io_open=lambda _url, _flags, _options: io.BytesIO(buffer.getvalue()),
     )
 
@@ -206,8 +209,10 @@ def _canvas(image: Image.Image) -> _Canvas:
     rgb = np.asarray(ImageOps.fit(image, (width, height), Image.Resampling.BICUBIC))
     # BT.709, limited range: what players assume for HD video (tagged on the stream too).
     planes = VideoReformatter().reformat(
-        av.VideoFrame.from_ndarray(rgb, format="rgb24"), format="yuv420p",
-        dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG,
+        av.VideoFrame.from_ndarray(rgb, format="rgb24"),
+        format="yuv420p",
+        dst_colorspace=Colorspace.ITU709,
+        dst_color_range=ColorRange.MPEG,
     )
     packed = planes.to_ndarray()
     quarter = width * height // 4
@@ -239,6 +244,7 @@ def _camera_path(motion: str, seed: int) -> tuple[_Camera, _Camera]:
 
 def _lerp(start: _Camera, end: _Camera, progress: float) -> _Camera:
     """The camera `progress` (0..1) of the way from `start` to `end`."""
+
     def mix(a: float, b: float) -> float:
         return a + (b - a) * progress
 
@@ -256,7 +262,7 @@ def _frame(canvas: _Canvas, camera: _Camera, scaler: VideoReformatter) -> av.Vid
     chroma_rows = slice(top // 2, top // 2 + crop_h // 2)
     chroma_cols = slice(left // 2, left // 2 + crop_w // 2)
     crops = (
-        canvas.luma[top:top + crop_h, left:left + crop_w],
+        canvas.luma[top : top + crop_h, left : left + crop_w],
         canvas.blue[chroma_rows, chroma_cols],
         canvas.red[chroma_rows, chroma_cols],
     )
@@ -282,12 +288,23 @@ def _copy_stream(output: OutputContainer, stream: VideoStream) -> VideoStream:
 def _params(stream: VideoStream) -> tuple[object, ...]:
     """What must match for H.264 packets of two clips to share one stream."""
     context = stream.codec_context
-    return (context.name, context.width, context.height, context.pix_fmt,
-            stream.time_base, bytes(context.extradata or b""))
+    return (
+        context.name,
+        context.width,
+        context.height,
+        context.pix_fmt,
+        stream.time_base,
+        bytes(context.extradata or b""),
+    )
 
 
-def _copy_packets(output: OutputContainer, source: InputContainer, stream: VideoStream,
-                  target: VideoStream, offset: int) -> int:
+def _copy_packets(
+    output: OutputContainer,
+    source: InputContainer,
+    stream: VideoStream,
+    target: VideoStream,
+    offset: int,
+) -> int:
     """Mux a clip's packets shifted by `offset` (stream time base); return the clip's end."""
     end = offset
     default_duration = frame_duration(stream)
@@ -346,7 +363,7 @@ def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
     fitted[:, :kept] = samples[:, :kept]
     fade = min(kept, round(_AUDIO_FADE_SECONDS * AUDIO_RATE))
     if fade:
-        fitted[:, kept - fade:kept] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+        fitted[:, kept - fade : kept] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return fitted
 
 
@@ -373,7 +390,7 @@ def _aac_packets(stream: AudioStream, samples: np.ndarray, sample_rate: int) -> 
     """Encode (2, n) float samples into AAC packets for `stream`, flushing at the end."""
     frame_size = stream.codec_context.frame_size or 1024
     for start in range(0, samples.shape[1], frame_size):
-        chunk = np.ascontiguousarray(samples[:, start:start + frame_size])
+        chunk = np.ascontiguousarray(samples[:, start : start + frame_size])
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
         frame.sample_rate, frame.pts = sample_rate, start
         frame.time_base = Fraction(1, sample_rate)
@@ -386,7 +403,8 @@ def _container_seconds(container: InputContainer) -> float:
     if container.duration is not None:
         return container.duration / av.time_base
     lengths = [
-        float(s.duration * s.time_base) for s in container.streams
+        float(s.duration * s.time_base)
+        for s in container.streams
         if s.duration is not None and s.time_base is not None
     ]
     return max(lengths, default=0.0)

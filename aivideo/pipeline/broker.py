@@ -38,8 +38,12 @@ class PatientRedisStreamBroker(RedisStreamBroker):
             except (*LINK_ERRORS, ResponseError) as exc:
                 if isinstance(exc, ResponseError) and "NOGROUP" not in str(exc):
                     raise
-                log.warning("job queue: lost Redis at %s (%s: %s)",
-                            display_url(self.url), type(exc).__name__, exc)
+                log.warning(
+                    "job queue: lost Redis at %s (%s: %s)",
+                    display_url(self.url),
+                    type(exc).__name__,
+                    exc,
+                )
                 await wait_for_redis(self.url, say=log.warning)
                 await self._declare_group_again()
 

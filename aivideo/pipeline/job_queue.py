@@ -31,7 +31,10 @@ class TaskiqJobs:
             await phase_jobs.run_phase(self.runtime, run_id)
 
         async def regenerate_beat(
-            owner: str, checkpoint_id: str, beat_index: int, prompt_override: str | None,
+            owner: str,
+            checkpoint_id: str,
+            beat_index: int,
+            prompt_override: str | None,
             job_id: str,
         ) -> dict[str, Any]:
             return await regeneration_jobs.regenerate_beat(
@@ -39,7 +42,10 @@ class TaskiqJobs:
             )
 
         async def regenerate_chunk(
-            owner: str, checkpoint_id: str, chunk_index: int, model_override: str | None,
+            owner: str,
+            checkpoint_id: str,
+            chunk_index: int,
+            model_override: str | None,
             job_id: str,
         ) -> dict[str, Any]:
             return await regeneration_jobs.regenerate_chunk(
@@ -81,8 +87,9 @@ class TaskiqJobs:
         metrics.job_started("regenerate")  # as this process sees it: queued until answered
         started = time.monotonic()
         result = await job.wait_result(timeout=self._timeout)
-        outcome_label = "failed" if result.is_err or "error" in (result.return_value or {}) \
-            else "succeeded"
+        outcome_label = (
+            "failed" if result.is_err or "error" in (result.return_value or {}) else "succeeded"
+        )
         metrics.job_finished("regenerate", outcome_label, time.monotonic() - started)
         if result.is_err:
             raise RuntimeError(f"{edit} job failed: {result.error!r}")

@@ -51,6 +51,7 @@ async def run_phase(rt: Runtime, run_id: str) -> None:
 
 async def _execute(rt: Runtime, work: RunWork) -> str:
     """Run the phase; how it ended (succeeded, cancelled or failed), for the metrics."""
+
     async def progress(fraction: float) -> None:
         # Best-effort: a report that cannot be recorded (database or broker away) is
         # skipped, never a reason to fail the phase. A lost run still stops here.
@@ -60,8 +61,13 @@ async def _execute(rt: Runtime, work: RunWork) -> str:
         except AivideoError:
             raise  # e.g. NotFound: the video was deleted
         except Exception as exc:
-            log.warning("progress %.2f of run %s not recorded: %s: %s",
-                        fraction, work.run_id, type(exc).__name__, exc)
+            log.warning(
+                "progress %.2f of run %s not recorded: %s: %s",
+                fraction,
+                work.run_id,
+                type(exc).__name__,
+                exc,
+            )
             return
         if not owned:
             raise RunCancelled(work.run_id)

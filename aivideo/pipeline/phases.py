@@ -108,7 +108,9 @@ async def plan_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[New
             rt.catalog, model, "PLANNER", seconds=work.duration_seconds, prompt=work.prompt
         ),
         call=lambda call: rt.planner(model).plan(
-            prompt=work.prompt, title=work.title, duration_seconds=work.duration_seconds,
+            prompt=work.prompt,
+            title=work.title,
+            duration_seconds=work.duration_seconds,
             call=call,
         ),
     )
@@ -159,11 +161,21 @@ async def storyboard_phase(rt: Runtime, work: RunWork, progress: Progress) -> li
     async def draw(index: int, report: Progress) -> NewArtifact:
         prompt = beats[index]["prompt"]
         media = await beat_image(
-            rt, job=job_of(work), model=work.generation["imageModel"], spec=spec, index=index,
-            prompt=prompt, seed=0, progress=report,
+            rt,
+            job=job_of(work),
+            model=work.generation["imageModel"],
+            spec=spec,
+            index=index,
+            prompt=prompt,
+            seed=0,
+            progress=report,
         )
         return new_artifact(
-            ArtifactType.BEAT_IMAGE, f"beat_{index}", media, beatIndex=index, prompt=prompt,
+            ArtifactType.BEAT_IMAGE,
+            f"beat_{index}",
+            media,
+            beatIndex=index,
+            prompt=prompt,
             seed=0,
         )
 
@@ -226,19 +238,26 @@ async def chunks_phase(rt: Runtime, work: RunWork, progress: Progress) -> list[N
 
     async def animate(index: int, report: Progress) -> NewArtifact:
         media = await video_chunk(
-            rt, job=job_of(work), model=work.generation["videoModel"], spec=spec, index=index,
-            image=images[index], seed=0, progress=report,
+            rt,
+            job=job_of(work),
+            model=work.generation["videoModel"],
+            spec=spec,
+            index=index,
+            image=images[index],
+            seed=0,
+            progress=report,
         )
         return new_artifact(
-            ArtifactType.VIDEO_CHUNK, f"chunk_{index}", media, beatIndex=index,
+            ArtifactType.VIDEO_CHUNK,
+            f"chunk_{index}",
+            media,
+            beatIndex=index,
             sourceImage=images[index].id,
         )
 
     # The stitch is the last of len(images) + 1 items of progress.
     out = await _each_beat(rt, len(images), animate, progress, total=len(images) + 1)
-    stitched = await stitched_video(
-        rt, job=job_of(work), chunk_shas=[a.sha256 or "" for a in out]
-    )
+    stitched = await stitched_video(rt, job=job_of(work), chunk_shas=[a.sha256 or "" for a in out])
     out.append(new_artifact(ArtifactType.STITCHED_VIDEO, "stitched", stitched))
     return out
 
@@ -260,9 +279,7 @@ async def refinement_phase(rt: Runtime, work: RunWork, progress: Progress) -> li
         inputs={"style": spec["style"], "title": spec["title"], "seconds": seconds},
         estimate_usd=estimate_usd(rt.catalog, model, "MUSIC", seconds=seconds),
         progress=_within(progress, 1, 3),
-        call=lambda call: rt.music(model).music(
-            spec=spec, duration_seconds=seconds, call=call
-        ),
+        call=lambda call: rt.music(model).music(spec=spec, duration_seconds=seconds, call=call),
     )
     await progress(2 / 3)
 

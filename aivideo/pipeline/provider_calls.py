@@ -94,21 +94,38 @@ async def generate_media(
     if known is not None:
         assert known.sha256 is not None
         metrics.provider_call(model, "reused")
-        return StoredMedia(known.sha256, known.content_type or "application/octet-stream",
-                           known.size_bytes or 0, _charge(known, job), model, dict(known.meta))
+        return StoredMedia(
+            known.sha256,
+            known.content_type or "application/octet-stream",
+            known.size_bytes or 0,
+            _charge(known, job),
+            model,
+            dict(known.meta),
+        )
 
     async def produce(context: CallContext) -> ProviderCall:
         media = await call(context)
         stored = await rt.storage.put(media.content, content_type=media.content_type)
-        return ProviderCall(idempotency_key=key, provider=_service(model),
-                            sha256=stored.sha256, content_type=media.content_type,
-                            size_bytes=stored.size_bytes, meta=dict(media.metadata),
-                            cost_usd=media.cost_usd)
+        return ProviderCall(
+            idempotency_key=key,
+            provider=_service(model),
+            sha256=stored.sha256,
+            content_type=media.content_type,
+            size_bytes=stored.size_bytes,
+            meta=dict(media.metadata),
+            cost_usd=media.cost_usd,
+        )
 
     row = await _through_ledger(rt, job, model, key, estimate_usd, produce, progress, session)
     assert row.sha256 is not None
-    return StoredMedia(row.sha256, row.content_type or "application/octet-stream",
-                       row.size_bytes or 0, row.cost_usd, model, dict(row.meta))
+    return StoredMedia(
+        row.sha256,
+        row.content_type or "application/octet-stream",
+        row.size_bytes or 0,
+        row.cost_usd,
+        model,
+        dict(row.meta),
+    )
 
 
 async def generate_plan(
@@ -129,9 +146,14 @@ async def generate_plan(
 
     async def produce(context: CallContext) -> ProviderCall:
         plan = await call(context)
-        return ProviderCall(idempotency_key=key, provider=_service(model),
-                            data=plan.spec, content_type="application/json",
-                            meta=dict(plan.metadata), cost_usd=plan.cost_usd)
+        return ProviderCall(
+            idempotency_key=key,
+            provider=_service(model),
+            data=plan.spec,
+            content_type="application/json",
+            meta=dict(plan.metadata),
+            cost_usd=plan.cost_usd,
+        )
 
     row = await _through_ledger(rt, job, model, key, estimate_usd, produce, None, None)
     return PlannedSpec(dict(row.data or {}), row.cost_usd, model, dict(row.meta))
@@ -251,8 +273,9 @@ async def _release(rt: Runtime, key: str, error: Exception) -> None:
     try:
         await rt.hosted.cancel(model, left)
     except Exception as exc:  # best effort: the provider ends them on its own in the end
-        log.warning("predictions %s of %s not cancelled: %s", left, model, exc,
-                    extra={"video_id": video_id})
+        log.warning(
+            "predictions %s of %s not cancelled: %s", left, model, exc, extra={"video_id": video_id}
+        )
 
 
 async def _record(rt: Runtime, session: AsyncSession | None, call: ProviderCall) -> None:
@@ -264,4 +287,3 @@ async def _record(rt: Runtime, session: AsyncSession | None, call: ProviderCall)
             await session.merge(call)
     except IntegrityError:
         pass  # a concurrent job recorded the same key first; either row is right
-

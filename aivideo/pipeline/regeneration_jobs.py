@@ -54,8 +54,7 @@ class EditContext:
         cancelled = VideoStatus.CANCELLED.value
         if now.status == cancelled and self.video.status != cancelled:
             raise Conflict(
-                f"video {self.video.id} was cancelled while {self.edit} ran; nothing was "
-                "stored"
+                f"video {self.video.id} was cancelled while {self.edit} ran; nothing was stored"
             )
 
     async def check_still_wanted(self, rt: Runtime) -> None:
@@ -67,7 +66,10 @@ class EditContext:
         """Take the video's lock, and stop if it was cancelled: the store then decides."""
         self.stop_if_cancelled(
             await lock_video_of(
-                session, model=Checkpoint, row_id=self.checkpoint.id, owner=self.video.owner,
+                session,
+                model=Checkpoint,
+                row_id=self.checkpoint.id,
+                owner=self.video.owner,
                 kind="checkpoint",
             )
         )
@@ -153,10 +155,20 @@ async def _regenerate_beat(
     ctx = await _edit_context(rt, owner, checkpoint_id, "regenerateBeat", index)
     prompt = prompt_override or ctx.spec["beats"][index]["prompt"]
     seed = variation_seed(job_id)
-    media = await _unless_cancelled(rt, ctx, beat_image(
-        rt, job=ctx.job(job_id), model=ctx.video.generation["imageModel"], spec=ctx.spec,
-        index=index, prompt=prompt, seed=seed, progress=await ctx.on_progress(rt),
-    ))
+    media = await _unless_cancelled(
+        rt,
+        ctx,
+        beat_image(
+            rt,
+            job=ctx.job(job_id),
+            model=ctx.video.generation["imageModel"],
+            spec=ctx.spec,
+            index=index,
+            prompt=prompt,
+            seed=seed,
+            progress=await ctx.on_progress(rt),
+        ),
+    )
     detail = f" with prompt {prompt_override!r}" if prompt_override else ""
     async with rt.transaction() as session:
         await ctx.lock_for_storing(session)
@@ -202,10 +214,20 @@ async def _regenerate_chunk(
         image = await _consumed_image(session, ctx.checkpoint, index)
     seed = variation_seed(job_id)
     model = model_override or ctx.video.generation["videoModel"]
-    media = await _unless_cancelled(rt, ctx, video_chunk(
-        rt, job=ctx.job(job_id), model=model, spec=ctx.spec, index=index, image=image, seed=seed,
-        progress=await ctx.on_progress(rt),
-    ))
+    media = await _unless_cancelled(
+        rt,
+        ctx,
+        video_chunk(
+            rt,
+            job=ctx.job(job_id),
+            model=model,
+            spec=ctx.spec,
+            index=index,
+            image=image,
+            seed=seed,
+            progress=await ctx.on_progress(rt),
+        ),
+    )
     detail = f" with model {model_override!r}" if model_override else ""
     async with rt.transaction() as session:
         await ctx.lock_for_storing(session)

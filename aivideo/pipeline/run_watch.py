@@ -36,8 +36,14 @@ def _patient(what: str, first_wait: float, *, level: int = logging.WARNING) -> A
     def report(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         pause = state.next_action.sleep if state.next_action else 0.0
-        log.log(level, "%s failed (%s: %s); trying again in %.1f s",
-                what, type(error).__name__, error, pause)
+        log.log(
+            level,
+            "%s failed (%s: %s); trying again in %.1f s",
+            what,
+            type(error).__name__,
+            error,
+            pause,
+        )
 
     return AsyncRetrying(
         retry=retry_if_exception_type(Exception),

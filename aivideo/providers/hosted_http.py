@@ -30,8 +30,9 @@ class TransientStatus(Exception):
     """An answer worth another try (429, 5xx); `retry_after` is the server's wish, if any."""
 
     def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"{response.request.method} {response.request.url.path} answered "
-                         f"{response.status_code}")
+        super().__init__(
+            f"{response.request.method} {response.request.url.path} answered {response.status_code}"
+        )
         self.status = response.status_code
         self.retry_after = _retry_after(response.headers.get("retry-after"))
 
@@ -53,9 +54,7 @@ class Retrying:
     def __init__(self, config: Settings, service: str) -> None:
         self.service = service
         self.attempts = max(1, config.provider_max_attempts)
-        self.backoff = wait_random_exponential(
-            multiplier=config.provider_backoff_seconds, max=30.0
-        )
+        self.backoff = wait_random_exponential(multiplier=config.provider_backoff_seconds, max=30.0)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -66,8 +65,9 @@ class Retrying:
     def _log(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         metrics.provider_retry(self.service)
-        log.warning("%s: %s; try %d of %d", self.service, error, state.attempt_number + 1,
-                    self.attempts)
+        log.warning(
+            "%s: %s; try %d of %d", self.service, error, state.attempt_number + 1, self.attempts
+        )
 
     def policy(self) -> AsyncRetrying:
         return AsyncRetrying(
@@ -117,12 +117,14 @@ async def _read_capped(client: httpx.AsyncClient, url: str, limit: int, service:
         if response.status_code in RETRY_STATUSES:
             raise TransientStatus(response)
         if response.status_code != 200:
-            raise ProviderError(f"{service}: downloading the output answered "
-                                f"{response.status_code}")
+            raise ProviderError(
+                f"{service}: downloading the output answered {response.status_code}"
+            )
         declared = int(response.headers.get("content-length") or 0)
         if declared > limit:
-            raise ProviderError(f"{service}: the output is {declared} bytes, over the "
-                                f"{limit}-byte limit")
+            raise ProviderError(
+                f"{service}: the output is {declared} bytes, over the {limit}-byte limit"
+            )
         chunks, size = [], 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)

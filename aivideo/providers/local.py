@@ -45,9 +45,7 @@ class LocalProvider(Provider):
         self, *, prompt: str, title: str, duration_seconds: int, call: CallContext
     ) -> Plan:
         """Phase 1: a spec planned from the prompt's text."""
-        spec = await _run(
-            plan_spec, prompt=prompt, title=title, duration_seconds=duration_seconds
-        )
+        spec = await _run(plan_spec, prompt=prompt, title=title, duration_seconds=duration_seconds)
         return Plan(spec=spec, cost_usd=0.0)
 
     async def image(
@@ -68,8 +66,12 @@ class LocalProvider(Provider):
         """Phase 3: the beat's image animated with a camera move fitting its shot type."""
         beat = _beat(spec, beat_index)
         content = await _run(
-            encode_clip, image=image, seconds=beat["duration"], fps=int(spec.get("fps", FPS)),
-            seed=seed, motion=_motion(beat.get("shot_type"), seed),
+            encode_clip,
+            image=image,
+            seconds=beat["duration"],
+            fps=int(spec.get("fps", FPS)),
+            seed=seed,
+            motion=_motion(beat.get("shot_type"), seed),
         )
         return await _video_media(content, beat_index=beat_index, seed=seed)
 
@@ -84,7 +86,9 @@ class LocalProvider(Provider):
         """Phase 4: a track in the spec's mood, seeded by its title and beat prompts."""
         style = spec.get("style", {})
         content = await _run(
-            synthesize_music, seed_text=_music_seed(spec), mood=str(style.get("mood", "")),
+            synthesize_music,
+            seed_text=_music_seed(spec),
+            mood=str(style.get("mood", "")),
             duration_seconds=duration_seconds,
         )
         metadata = await _run(probe, content)

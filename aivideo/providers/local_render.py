@@ -23,8 +23,13 @@ _SAFE_Y = 0.1
 
 
 def render_beat_image(
-    *, prompt: str, palette: list[str], beat_index: int, seed: int,
-    width: int = 1280, height: int = 720,
+    *,
+    prompt: str,
+    palette: list[str],
+    beat_index: int,
+    seed: int,
+    width: int = 1280,
+    height: int = 720,
 ) -> bytes:
     """Draw a PNG for one beat: palette gradient, seeded scenery and a caption of `prompt`."""
     rng = random.Random(_digest(prompt, beat_index, seed))
@@ -84,8 +89,9 @@ def _lighten(color: Color, amount: float) -> Color:
     return (r, g, b)
 
 
-def _draw_sky_bodies(draw: ImageDraw.ImageDraw, colors: list[Color], rng: random.Random,
-                     width: int, height: int) -> None:
+def _draw_sky_bodies(
+    draw: ImageDraw.ImageDraw, colors: list[Color], rng: random.Random, width: int, height: int
+) -> None:
     """A glowing sun or moon and a few translucent floating shapes."""
     cx, cy = rng.uniform(0.15, 0.85) * width, rng.uniform(0.12, 0.45) * height
     radius = rng.uniform(0.06, 0.14) * height
@@ -98,8 +104,9 @@ def _draw_sky_bodies(draw: ImageDraw.ImageDraw, colors: list[Color], rng: random
         _floating_shape(draw, rng, colors, width, height)
 
 
-def _floating_shape(draw: ImageDraw.ImageDraw, rng: random.Random, colors: list[Color],
-                    width: int, height: int) -> None:
+def _floating_shape(
+    draw: ImageDraw.ImageDraw, rng: random.Random, colors: list[Color], width: int, height: int
+) -> None:
     """One translucent circle, square or triangle at a seeded place."""
     x, y = rng.uniform(0, width), rng.uniform(0, height * 0.7)
     size = rng.uniform(0.03, 0.12) * height
@@ -113,8 +120,9 @@ def _floating_shape(draw: ImageDraw.ImageDraw, rng: random.Random, colors: list[
         draw.regular_polygon((x, y, size), 3, rotation=rng.uniform(0, 120), fill=fill)
 
 
-def _draw_ridges(draw: ImageDraw.ImageDraw, colors: list[Color], rng: random.Random,
-                 width: int, height: int) -> None:
+def _draw_ridges(
+    draw: ImageDraw.ImageDraw, colors: list[Color], rng: random.Random, width: int, height: int
+) -> None:
     """Two to four layered hill silhouettes, darker towards the front."""
     count = rng.randint(2, 4)
     xs = np.linspace(0, width, 65)
@@ -132,8 +140,9 @@ def _wave(rng: random.Random, position: np.ndarray) -> np.ndarray:
     return amplitude * np.sin(position * math.pi * frequency + phase)
 
 
-def _draw_caption(draw: ImageDraw.ImageDraw, prompt: str, beat_index: int,
-                  width: int, height: int) -> None:
+def _draw_caption(
+    draw: ImageDraw.ImageDraw, prompt: str, beat_index: int, width: int, height: int
+) -> None:
     """A beat tag at the top left and the wrapped prompt on a band at the bottom."""
     # Text stays in the title-safe area, which the clips' camera moves never crop.
     safe_x, safe_y = round(width * _SAFE_X), round(height * _SAFE_Y)
@@ -143,25 +152,32 @@ def _draw_caption(draw: ImageDraw.ImageDraw, prompt: str, beat_index: int,
     tag_font = ImageFont.load_default(size=max(10, round(height / 36)))
     tag = f"BEAT {beat_index + 1}"
     tag_box = draw.textbbox((safe_x + padding, safe_y + padding), tag, font=tag_font)
-    draw.rounded_rectangle((safe_x, safe_y, tag_box[2] + padding, tag_box[3] + padding),
-                           radius=8, fill=(0, 0, 0, 140))
+    draw.rounded_rectangle(
+        (safe_x, safe_y, tag_box[2] + padding, tag_box[3] + padding), radius=8, fill=(0, 0, 0, 140)
+    )
     draw.text((safe_x + padding, safe_y + padding), tag, font=tag_font, fill=(255, 255, 255, 230))
     lines = _wrap(draw, " ".join(prompt.split()), font, width - 2 * safe_x)
     line_height = font_size * 1.3
     text_top = height - safe_y - line_height * len(lines)
     draw.rectangle((0, text_top - padding, width, height), fill=(0, 0, 0, 150))
     for index, line in enumerate(lines):
-        draw.text((safe_x, text_top + index * line_height), line, font=font,
-                  fill=(255, 255, 255, 240))
+        draw.text(
+            (safe_x, text_top + index * line_height), line, font=font, fill=(255, 255, 255, 240)
+        )
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-          max_width: float) -> list[str]:
+def _wrap(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    max_width: float,
+) -> list[str]:
     """Greedy word wrap to `max_width` pixels, at most a few lines, with an ellipsis if cut.
 
     The work is bounded by what the lines can show, not by the length of `text`: only
     what can fit is measured, and a word wider than a line is split by binary search.
     """
+
     def fits(line: str) -> bool:
         return draw.textlength(line, font=font) <= max_width
 

@@ -20,8 +20,12 @@ class _Feel:
 
 
 _CHORDS: dict[str, tuple[int, ...]] = {
-    "maj": (0, 4, 7), "min": (0, 3, 7), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10),
-    "sus2": (0, 2, 7), "sus4": (0, 5, 7),
+    "maj": (0, 4, 7),
+    "min": (0, 3, 7),
+    "maj7": (0, 4, 7, 11),
+    "min7": (0, 3, 7, 10),
+    "sus2": (0, 2, 7),
+    "sus4": (0, 5, 7),
 }
 _FEELS: dict[str, _Feel] = {
     "uplifting": _Feel(104, ((0, "maj"), (7, "maj"), (9, "min"), (5, "maj")), 0.35),
@@ -90,8 +94,9 @@ def _frequency(midi_note: float) -> float:
     return 440.0 * 2.0 ** ((midi_note - 69) / 12)
 
 
-def _add(mix: np.ndarray, start_seconds: float, wave: np.ndarray, pan: float,
-         sample_rate: int) -> None:
+def _add(
+    mix: np.ndarray, start_seconds: float, wave: np.ndarray, pan: float, sample_rate: int
+) -> None:
     """Add a mono `wave` into the stereo mix at a time, panned 0 (left) .. 1 (right)."""
     start = round(start_seconds * sample_rate)
     end = min(mix.shape[1], start + wave.shape[0])
@@ -103,8 +108,9 @@ def _add(mix: np.ndarray, start_seconds: float, wave: np.ndarray, pan: float,
     mix[1, start:end] += part * np.sin(pan * np.pi / 2)
 
 
-def _add_pad(mix: np.ndarray, chord: list[int], start: float, length: float,
-             sample_rate: int) -> None:
+def _add_pad(
+    mix: np.ndarray, chord: list[int], start: float, length: float, sample_rate: int
+) -> None:
     """A soft sustained chord, slightly detuned for warmth, fading in and out over the bar."""
     release = 0.6
     t = np.arange(round((length + release) * sample_rate)) / sample_rate
@@ -125,8 +131,15 @@ def _add_bass(mix: np.ndarray, root: int, start: float, beat: float, sample_rate
         _add(mix, start + beat_index * beat, 0.22 * tone, 0.5, sample_rate)
 
 
-def _add_arpeggio(mix: np.ndarray, chord: list[int], pattern: tuple[int, ...], start: float,
-                  beat: float, brightness: float, sample_rate: int) -> None:
+def _add_arpeggio(
+    mix: np.ndarray,
+    chord: list[int],
+    pattern: tuple[int, ...],
+    start: float,
+    beat: float,
+    brightness: float,
+    sample_rate: int,
+) -> None:
     """Eighth-note plucks walking the chord tones in `pattern`, with a dotted-eighth echo."""
     tones = [*chord, chord[0] + 12]
     t = np.arange(round(0.7 * sample_rate)) / sample_rate
@@ -134,9 +147,11 @@ def _add_arpeggio(mix: np.ndarray, chord: list[int], pattern: tuple[int, ...], s
     for step in range(8):
         note = tones[pattern[step % len(pattern)] % len(tones)] + 72
         frequency = _frequency(note)
-        tone = (np.sin(2 * np.pi * frequency * t)
-                + brightness * np.sin(4 * np.pi * frequency * t)
-                + brightness / 3 * np.sin(6 * np.pi * frequency * t)) * envelope
+        tone = (
+            np.sin(2 * np.pi * frequency * t)
+            + brightness * np.sin(4 * np.pi * frequency * t)
+            + brightness / 3 * np.sin(6 * np.pi * frequency * t)
+        ) * envelope
         pan = 0.3 if step % 2 else 0.7
         at = start + step * beat / 2
         _add(mix, at, 0.09 * tone, pan, sample_rate)
@@ -151,7 +166,7 @@ def _master(mix: np.ndarray, sample_rate: int) -> np.ndarray:
     if fade_in:
         mix[:, :fade_in] *= np.linspace(0.0, 1.0, fade_in)
     if fade_out:
-        mix[:, length - fade_out:] *= np.linspace(1.0, 0.0, fade_out)
+        mix[:, length - fade_out :] *= np.linspace(1.0, 0.0, fade_out)
     shaped = np.tanh(1.2 * mix)
     peak = float(np.max(np.abs(shaped))) if length else 0.0
     if peak > 0:

@@ -80,11 +80,14 @@ class OpenAIPlanner(Planner):
     ) -> Plan:
         messages: list[dict[str, str]] = [
             {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": (
-                f"The video lasts exactly {duration_seconds} seconds; each beat lasts 5, 10 or "
-                f"15 s and the beats' durations add up to the video's length.\n"
-                f"Working title: {title}\nPrompt: {prompt}"
-            )},
+            {
+                "role": "user",
+                "content": (
+                    f"The video lasts exactly {duration_seconds} seconds; each beat lasts 5, 10 or "
+                    f"15 s and the beats' durations add up to the video's length.\n"
+                    f"Working title: {title}\nPrompt: {prompt}"
+                ),
+            },
         ]
         tokens = [0, 0]
         answer = await self._ask(messages, call, tokens)
@@ -95,10 +98,13 @@ class OpenAIPlanner(Planner):
             # One repair round-trip: show the model what was wrong with its answer.
             messages += [
                 {"role": "assistant", "content": answer},
-                {"role": "user", "content": (
-                    f"The video must last exactly {duration_seconds} seconds, but that plan is "
-                    f"invalid: {problem}. Answer with the corrected plan as JSON only."
-                )},
+                {
+                    "role": "user",
+                    "content": (
+                        f"The video must last exactly {duration_seconds} seconds, but that plan is "
+                        f"invalid: {problem}. Answer with the corrected plan as JSON only."
+                    ),
+                },
             ]
             answer = await self._ask(messages, call, tokens)
             try:

@@ -34,8 +34,7 @@ class Price:
         if self.unit != "tokens":
             return 0.0
         usd = (
-            input_tokens * self.input_usd_per_million
-            + output_tokens * self.output_usd_per_million
+            input_tokens * self.input_usd_per_million + output_tokens * self.output_usd_per_million
         )
         return round(usd / 1_000_000, 6)
 

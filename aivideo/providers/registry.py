@@ -27,7 +27,9 @@ class HostedModels:
             self._openai = openai_client(self.catalog.config)
         key = self.catalog.config.openai_api_key
         return OpenAIPlanner(
-            self._openai, model, self.catalog.price_of(model_id),
+            self._openai,
+            model,
+            self.catalog.price_of(model_id),
             key.get_secret_value() if key else "",
         )
 

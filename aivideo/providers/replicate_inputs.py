@@ -58,8 +58,13 @@ def clip_input(
 ) -> dict[str, Any]:
     image = data_uri(first_frame)
     if model == "minimax/hailuo-02":
-        return {"prompt": prompt, "first_frame_image": image, "duration": seconds,
-                "resolution": "768P", "prompt_optimizer": False}
+        return {
+            "prompt": prompt,
+            "first_frame_image": image,
+            "duration": seconds,
+            "resolution": "768P",
+            "prompt_optimizer": False,
+        }
     if model.startswith("minimax/"):
         return {"prompt": prompt, "first_frame_image": image, "prompt_optimizer": False}
     return {"prompt": prompt, "image": image, "duration": seconds, "seed": seed}
@@ -73,8 +78,11 @@ def music_input(model: str, *, spec: dict[str, Any], seconds: float) -> dict[str
     )
     body: dict[str, Any] = {"prompt": prompt, "duration": math.ceil(seconds)}
     if model == "meta/musicgen":
-        body |= {"model_version": "stereo-large", "output_format": "wav",
-                 "normalization_strategy": "peak"}
+        body |= {
+            "model_version": "stereo-large",
+            "output_format": "wav",
+            "normalization_strategy": "peak",
+        }
     return body
 
 
@@ -92,5 +100,3 @@ def first_output(output: Any) -> str:
     if isinstance(output, str) and output.startswith(("http://", "https://", "data:")):
         return output
     raise ValueError(f"the prediction's output is not a file URL: {str(output)[:200]!r}")
-
-

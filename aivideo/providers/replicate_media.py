@@ -61,8 +61,9 @@ class ReplicateClient:
 
     async def create(self, model: ModelId, body: dict[str, Any]) -> dict[str, Any]:
         if model.version:
-            return await self._json("POST", "/v1/predictions",
-                                    json={"version": model.version, "input": body})
+            return await self._json(
+                "POST", "/v1/predictions", json={"version": model.version, "input": body}
+            )
         path = f"/v1/models/{model.name}/predictions"  # official models: by name
         return await self._json("POST", path, json={"input": body})
 
@@ -72,9 +73,7 @@ class ReplicateClient:
     async def cancel(self, prediction_id: str) -> None:
         await self._json("POST", f"/v1/predictions/{prediction_id}/cancel")
 
-    async def run(
-        self, model: ModelId, body: dict[str, Any], call: CallContext, part: int
-    ) -> Any:
+    async def run(self, model: ModelId, body: dict[str, Any], call: CallContext, part: int) -> Any:
         """The output of the call's `part`-th prediction: resumed if known, else created."""
         known = call.prediction_ids[part] if part < len(call.prediction_ids) else None
         if known is not None:
@@ -109,8 +108,10 @@ class ReplicateClient:
     async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await self.retrying.request(self.http, method, path, **kwargs)
         if response.status_code >= 400:
-            raise ProviderError(f"replicate: {method} {path} answered {response.status_code}: "
-                                f"{mask(_detail(response), [self._token])}")
+            raise ProviderError(
+                f"replicate: {method} {path} answered {response.status_code}: "
+                f"{mask(_detail(response), [self._token])}"
+            )
         body: dict[str, Any] = response.json()
         return body
 
@@ -120,8 +121,11 @@ def _detail(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return response.text[:300]
-    return str(body.get("detail") or body.get("title") or body)[:300] if isinstance(body, dict) \
+    return (
+        str(body.get("detail") or body.get("title") or body)[:300]
+        if isinstance(body, dict)
         else str(body)[:300]
+    )
 
 
 def progress_of(prediction: dict[str, Any]) -> float:
@@ -160,8 +164,14 @@ class ReplicateModel(ImageGenerator, ClipGenerator, MusicGenerator):
         text = inputs.storyboard_prompt(spec, beat_index, prompt)
         raw = await self._fetch(inputs.image_input(self.model.name, prompt=text, seed=seed), call)
         png = await _decoded(self.model, "image", lambda: normalize_image(raw))
-        meta = {"width": 1280, "height": 720, "beat_index": beat_index, "seed": seed,
-                "predictions": list(call.prediction_ids), "sourceBytes": len(raw)}
+        meta = {
+            "width": 1280,
+            "height": 720,
+            "beat_index": beat_index,
+            "seed": seed,
+            "predictions": list(call.prediction_ids),
+            "sourceBytes": len(raw),
+        }
         return Media(png, "image/png", self.price.per_image(), meta)
 
     async def clip(
@@ -173,16 +183,26 @@ class ReplicateModel(ImageGenerator, ClipGenerator, MusicGenerator):
         parts: list[bytes] = []
         first_frame = image
         for index, length in enumerate(lengths):
-            body = inputs.clip_input(self.model.name, prompt=str(beat["prompt"]),
-                                     first_frame=first_frame, seconds=length, seed=seed)
+            body = inputs.clip_input(
+                self.model.name,
+                prompt=str(beat["prompt"]),
+                first_frame=first_frame,
+                seconds=length,
+                seed=seed,
+            )
             parts.append(await self._fetch(body, call, part=index))
             if index + 1 < len(lengths):
                 # A long beat goes on from the last frame of what is made so far.
                 first_frame = await _decoded(self.model, "clip", lambda: last_frame_png(parts[-1]))
         fps = int(spec.get("fps", 30))
         mp4 = await _decoded(self.model, "clip", lambda: fit_clip(parts, seconds=seconds, fps=fps))
-        meta = {"beat_index": beat_index, "seed": seed, "duration": seconds,
-                "clipSeconds": lengths, "predictions": list(call.prediction_ids)}
+        meta = {
+            "beat_index": beat_index,
+            "seed": seed,
+            "duration": seconds,
+            "clipSeconds": lengths,
+            "predictions": list(call.prediction_ids),
+        }
         return Media(mp4, "video/mp4", self.price.for_seconds(sum(lengths)), meta)
 
     async def music(
@@ -202,5 +222,3 @@ def estimate(price: Price, model: ModelId, kind: str, seconds: float = 0.0) -> f
     if kind == "VIDEO":
         return price.for_seconds(sum(inputs.plan_clip_parts(model.name, seconds)))
     return price.for_seconds(float(math.ceil(seconds)))
-
-

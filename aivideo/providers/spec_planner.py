@@ -66,23 +66,36 @@ _HUES: dict[float, tuple[str, ...]] = {
 }
 
 _SHOT_TYPES = (
-    "medium shot", "close-up", "tracking shot", "aerial shot", "low-angle shot",
-    "over-the-shoulder shot", "slow dolly shot", "wide shot",
+    "medium shot",
+    "close-up",
+    "tracking shot",
+    "aerial shot",
+    "low-angle shot",
+    "over-the-shoulder shot",
+    "slow dolly shot",
+    "wide shot",
 )
 # Words that join clauses but make no sense at the start of a beat's subject.
 _CONNECTOR = re.compile(r"^(?:and then|and|then|but|while|before|after)\s+", re.IGNORECASE)
 _OPENING_ACTIONS = (
-    "the scene slowly comes into view", "the world is introduced in a calm first glance",
+    "the scene slowly comes into view",
+    "the world is introduced in a calm first glance",
 )
 _MIDDLE_ACTIONS = (
-    "details emerge in the foreground", "movement builds across the frame",
-    "the light shifts as the moment unfolds", "the focus pulls onto the subject",
-    "the camera drifts to reveal what lies beyond", "a quiet pause lingers on the scene",
-    "energy peaks in a striking moment", "textures and colors come alive",
-    "the perspective changes to show a new side", "the story turns a corner",
+    "details emerge in the foreground",
+    "movement builds across the frame",
+    "the light shifts as the moment unfolds",
+    "the focus pulls onto the subject",
+    "the camera drifts to reveal what lies beyond",
+    "a quiet pause lingers on the scene",
+    "energy peaks in a striking moment",
+    "textures and colors come alive",
+    "the perspective changes to show a new side",
+    "the story turns a corner",
 )
 _CLOSING_ACTIONS = (
-    "the final image holds and gently fades", "everything settles into a last, lasting view",
+    "the final image holds and gently fades",
+    "everything settles into a last, lasting view",
 )
 
 
@@ -134,8 +147,9 @@ def _match(text: str, table: dict[_K, tuple[str, ...]]) -> _K | None:
     return best[1] if best else None
 
 
-def _pick(rng: random.Random, text: str, table: dict[str, tuple[str, ...]],
-          defaults: tuple[str, ...]) -> str:
+def _pick(
+    rng: random.Random, text: str, table: dict[str, tuple[str, ...]], defaults: tuple[str, ...]
+) -> str:
     """The table entry named by the prompt's keywords, else a seeded default."""
     return _match(text, table) or rng.choice(defaults)
 
@@ -182,8 +196,9 @@ def _beat_durations(rng: random.Random, total: int) -> list[int]:
     return durations
 
 
-def _plan_beats(rng: random.Random, text: str, durations: list[int],
-                style: dict[str, Any]) -> list[dict[str, Any]]:
+def _plan_beats(
+    rng: random.Random, text: str, durations: list[int], style: dict[str, Any]
+) -> list[dict[str, Any]]:
     """One beat per duration, each with its own start, shot type and prompt."""
     subjects = _beat_subjects(text, len(durations))
     shots = _shot_types(rng, len(durations))
@@ -194,10 +209,15 @@ def _plan_beats(rng: random.Random, text: str, durations: list[int],
             f"{shots[index].capitalize()} of {subjects[index]}, {actions[index]}; "
             f"{style['aesthetic']} style, {style['lighting']}"
         )
-        beats.append({
-            "beat_id": f"beat_{index}", "start": start, "duration": duration,
-            "prompt": prompt, "shot_type": shots[index],
-        })
+        beats.append(
+            {
+                "beat_id": f"beat_{index}",
+                "start": start,
+                "duration": duration,
+                "prompt": prompt,
+                "shot_type": shots[index],
+            }
+        )
         start += duration
     return beats
 
@@ -224,7 +244,7 @@ def _beat_subjects(text: str, count: int) -> list[str]:
     if len(clauses) <= count:
         return [clauses[index * len(clauses) // count] for index in range(count)]
     return [
-        ", ".join(clauses[index * len(clauses) // count:(index + 1) * len(clauses) // count])
+        ", ".join(clauses[index * len(clauses) // count : (index + 1) * len(clauses) // count])
         for index in range(count)
     ]
 

@@ -131,7 +131,11 @@ async def regenerate(
 
 
 async def _require_room_to_regenerate(
-    session: AsyncSession, rt: Runtime, target: edits.EditTarget, *, edit: str,
+    session: AsyncSession,
+    rt: Runtime,
+    target: edits.EditTarget,
+    *,
+    edit: str,
     override: str | None,
 ) -> None:
     """BUDGET_EXCEEDED at once, with nothing queued, when the model call cannot fit."""
@@ -165,8 +169,9 @@ async def continue_checkpoint(
     rt = info.context.runtime
     await rt.limiter.spend(info.context.owner)
     async with rt.sessions() as session:
-        await _require_room_to_continue(session, rt, owner=info.context.owner,
-                                        checkpoint_id=checkpoint_id)
+        await _require_room_to_continue(
+            session, rt, owner=info.context.owner, checkpoint_id=checkpoint_id
+        )
     async with rt.transaction() as session:
         return await continuation.continue_checkpoint(
             session, owner=info.context.owner, checkpoint_id=checkpoint_id, branch_name=branch_name
@@ -219,8 +224,12 @@ async def _require_room_for_phase(
 ) -> None:
     spec = await spec_of(session, parent) if parent is not None else None
     usd, what = next_paid_call(
-        rt.catalog, video.generation, phase=phase, spec=spec,
-        duration_seconds=video.duration_seconds, prompt=video.prompt,
+        rt.catalog,
+        video.generation,
+        phase=phase,
+        spec=spec,
+        duration_seconds=video.duration_seconds,
+        prompt=video.prompt,
     )
     budget.require_room(video, usd, what=what)
 

@@ -100,8 +100,12 @@ class CheckedDocuments(SchemaExtension):
         if not errors:
             # Only a valid document is estimated (its fragments have no cycles then).
             errors = breadth_errors(
-                schema, document, context.operation_name, context.variables or {},
-                max_objects=checks.max_objects, list_bounds=checks.list_bounds,
+                schema,
+                document,
+                context.operation_name,
+                context.variables or {},
+                max_objects=checks.max_objects,
+                list_bounds=checks.list_bounds,
             )
         # Set before Strawberry's own validation step, which then does not run again.
         context.pre_execution_errors = list(errors)

@@ -161,9 +161,7 @@ class _Estimator:
         if argument is None:
             return None
         given = next((a for a in node.arguments or () if a.name.value == "first"), None)
-        value = (
-            value_from_ast(given.value, argument.type, self.variables) if given else Undefined
-        )
+        value = value_from_ast(given.value, argument.type, self.variables) if given else Undefined
         if value is None or value is Undefined:
             value = argument.default_value
         return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -180,9 +178,7 @@ def breadth_errors(
 ) -> list[GraphQLError]:
     """The error for an otherwise valid document that could return over `max_objects`."""
     for operation in _operations(document, operation_name):
-        estimate = estimate_objects(
-            schema, operation, _fragments(document), variables, list_bounds
-        )
+        estimate = estimate_objects(schema, operation, _fragments(document), variables, list_bounds)
         if estimate > max_objects:
             return [_too_broad(operation, estimate, max_objects)]
     return []
@@ -197,9 +193,7 @@ def _operations(document: DocumentNode, name: str | None) -> Iterator[OperationD
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
 def _too_broad(operation: OperationDefinitionNode, estimate: int, limit: int) -> GraphQLError:

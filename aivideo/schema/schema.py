@@ -44,4 +44,3 @@ def build_schema(config: Settings) -> strawberry.Schema:
             ErrorCodes,
         ],
     )
-

@@ -62,8 +62,11 @@ class Subscription:
                 raise BadUserInput(f"checkpoint {after} belongs to another video than {video_id}")
         rt = info.context.runtime
         feed = feeds.checkpoint_events(
-            events=rt.events, sessions=rt.sessions, owner=info.context.owner,
-            video_id=video_id, after=replay_from,
+            events=rt.events,
+            sessions=rt.sessions,
+            owner=info.context.owner,
+            video_id=video_id,
+            after=replay_from,
         )
         async for event in feed:
             info.context.refresh_loaders()  # a long-lived connection must not serve stale rows

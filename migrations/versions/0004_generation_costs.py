@@ -33,9 +33,7 @@ def upgrade() -> None:
             sa.Column("status", sa.String(16), nullable=False, server_default="succeeded")
         )
         batch.add_column(sa.Column("prediction_ids", JSON, nullable=False, server_default="[]"))
-        batch.add_column(
-            sa.Column("estimated_usd", sa.Float(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("estimated_usd", sa.Float(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("error", sa.Text(), nullable=True))
     op.create_index("ix_provider_calls_video_id", "provider_calls", ["video_id"], unique=False)
 
