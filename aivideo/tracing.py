@@ -11,6 +11,7 @@ tracing is on, so the base install neither needs it nor pays for it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
@@ -19,8 +20,9 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from opentelemetry.context import Context as TraceContext
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.sampling import Sampler
-    from opentelemetry.trace import Span
+    from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
+    from opentelemetry.trace import Link, Span, TraceState
+    from opentelemetry.util.types import Attributes
     from sqlalchemy.ext.asyncio import AsyncEngine
     from strawberry.extensions import SchemaExtension
 
@@ -87,10 +89,16 @@ def _sampler() -> Sampler:
     from opentelemetry.trace import SpanKind
 
     class NoLoneClientCalls(Sampler):
-        def should_sample(  # type: ignore[no-untyped-def]
-            self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
-            trace_state=None,
-        ):
+        def should_sample(
+            self,
+            parent_context: TraceContext | None,
+            trace_id: int,
+            name: str,
+            kind: SpanKind | None = None,
+            attributes: Attributes = None,
+            links: Sequence[Link] | None = None,
+            trace_state: TraceState | None = None,
+        ) -> SamplingResult:
             sampler = ALWAYS_OFF if kind == SpanKind.CLIENT else ALWAYS_ON
             return sampler.should_sample(
                 parent_context, trace_id, name, kind, attributes, links, trace_state
