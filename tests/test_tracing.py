@@ -27,8 +27,8 @@ from tests.test_processes import deployed
 PROMPT = "a lighthouse keeper's last night, told in four beats"
 JOB = "job aivideo.run_phase"
 MUTATION = "GraphQL Query: Create"  # Strawberry names every operation's span "GraphQL Query"
-# Spans leave in batches this often (milliseconds), not every 5 seconds.
-QUICK_EXPORT = {"OTEL_BSP_SCHEDULE_DELAY": "100"}
+# Spans leave in batches every 100 ms, not every 5 seconds.
+QUICK_EXPORT = "100"
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,16 @@ class Collector:
                 for span in scope_spans.spans:
                     attributes = {a.key: _value(a.value) for a in span.attributes}
                     with self._lock:
-                        self.spans.append(Span(
-                            trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
-                            parent_id=span.parent_span_id.hex(), name=span.name,
-                            service=resource["service.name"], attributes=attributes,
-                        ))
+                        self.spans.append(
+                            Span(
+                                trace_id=span.trace_id.hex(),
+                                span_id=span.span_id.hex(),
+                                parent_id=span.parent_span_id.hex(),
+                                name=span.name,
+                                service=resource["service.name"],
+                                attributes=attributes,
+                            )
+                        )
 
     def snapshot(self) -> list[Span]:
         with self._lock:
@@ -123,7 +128,8 @@ def job_joined_mutation(spans: list[Span]) -> bool:
     """A phase job's span whose parent chain reaches the createVideo mutation's span."""
     return any(
         any(a.name == MUTATION for a in ancestors(span, spans))
-        for span in spans if span.name == JOB
+        for span in spans
+        if span.name == JOB
     )
 
 
@@ -135,8 +141,9 @@ def collector() -> Iterator[Collector]:
 
 def assert_one_trace_from_mutation_to_job(spans: list[Span]) -> tuple[Span, Span]:
     """The mutation's and the job's spans, after checking what joins them."""
-    [job] = [s for s in spans if s.name == JOB and any(a.name == MUTATION
-                                                       for a in ancestors(s, spans))]
+    [job] = [
+        s for s in spans if s.name == JOB and any(a.name == MUTATION for a in ancestors(s, spans))
+    ]
     chain = ancestors(job, spans)
     [mutation] = [s for s in chain if s.name == MUTATION]
     assert job.trace_id == mutation.trace_id
@@ -154,9 +161,14 @@ async def test_the_phase_one_job_joins_the_trace_of_create_video(
     tmp_path: Path, collector: Collector
 ) -> None:
     # given the embedded default exporting to the collector
-    async with serving(
-        tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, **QUICK_EXPORT
-    ) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with (
+        serving(
+            tmp_path,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+            OTEL_BSP_SCHEDULE_DELAY=QUICK_EXPORT,
+        ) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
         client = Client(url=url, http=http, key=None)
         # when a video is created and its phase-1 job finishes
         video = await client.create_video(PROMPT)
@@ -174,7 +186,9 @@ async def test_a_worker_job_joins_the_trace_of_the_api_mutation(
     tmp_path: Path, collector: Collector
 ) -> None:
     # given an API process and a worker, over PostgreSQL and Redis, exporting to the collector
-    async with deployed(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, **QUICK_EXPORT) as api:
+    async with deployed(
+        tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_BSP_SCHEDULE_DELAY=QUICK_EXPORT
+    ) as api:
         # when a video is created and the worker finishes its phase-1 job
         video = await api.create_video(PROMPT)
         await api.wait_for(video["id"], "PAUSED_AT_PHASE1")
@@ -184,8 +198,9 @@ async def test_a_worker_job_joins_the_trace_of_the_api_mutation(
     mutation, job = assert_one_trace_from_mutation_to_job(spans)
     assert (mutation.service, job.service) == ("aivideo-api", "aivideo-worker")
     # and a Redis command of the queueing is in it too
-    assert any(s.trace_id == job.trace_id and s.attributes.get("db.system") == "redis"
-               for s in spans)
+    assert any(
+        s.trace_id == job.trace_id and s.attributes.get("db.system") == "redis" for s in spans
+    )
 
 
 NOTHING_TRACED = """
@@ -205,8 +220,12 @@ print(*sorted(m for m in sys.modules if m.startswith(OURS)))
 """
 # What tracing would import. FastAPI and redis-py import the OpenTelemetry API (and redis-py
 # the metrics SDK) on their own whenever it is installed: those are not ours to avoid.
-OURS = ("opentelemetry.sdk.trace", "opentelemetry.exporter", "opentelemetry.instrumentation",
-        "strawberry.extensions.tracing")
+OURS = (
+    "opentelemetry.sdk.trace",
+    "opentelemetry.exporter",
+    "opentelemetry.instrumentation",
+    "strawberry.extensions.tracing",
+)
 
 
 def test_without_an_endpoint_nothing_is_traced(tmp_path: Path) -> None:
@@ -215,7 +234,12 @@ def test_without_an_endpoint_nothing_is_traced(tmp_path: Path) -> None:
     # when the app serves a mutation that queues a job
     result = subprocess.run(
         [sys.executable, "-c", f"OURS = {OURS!r}\n" + NOTHING_TRACED],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     # then no tracer provider is set and nothing of the otel extra was imported
     assert result.returncode == 0, result.stderr
