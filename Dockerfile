@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build stage: the package as a wheel, installed with its locked dependencies into a venv.
+# Build stage: the package as a wheel, installed with its locked dependencies into a venv;
+# with the otel extra, so setting OTEL_EXPORTER_OTLP_ENDPOINT is all tracing takes.
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
@@ -7,7 +8,7 @@ COPY pyproject.toml README.md requirements.lock ./
 COPY aivideo ./aivideo
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
- && /opt/venv/bin/pip install -c requirements.lock /tmp/wheels/aivideo-*.whl
+ && /opt/venv/bin/pip install -c requirements.lock "$(ls /tmp/wheels/aivideo-*.whl)[otel]"
 
 # Runtime stage: the venv and the migrations, run as an unprivileged user.
 FROM python:3.11-slim

@@ -24,6 +24,7 @@ from aivideo.schema.context import Context
 from aivideo.schema.loaders import Loaders
 from aivideo.schema.schema import build_schema
 from aivideo.settings import Settings, settings
+from aivideo.tracing import instrument_app
 from aivideo.web.routes import mount_web
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def create_app(config: Settings = settings) -> FastAPI:
     app.include_router(graphql, prefix="/graphql")
     app.include_router(media_router)
     mount_web(app)
+    instrument_app(app, config)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

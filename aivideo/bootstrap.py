@@ -17,6 +17,7 @@ from aivideo.storage.local import LocalStorage
 from aivideo.subscriptions.broker_base import EventBroker
 from aivideo.subscriptions.memory_broker import InMemoryBroker
 from aivideo.subscriptions.redis_broker import RedisBroker
+from aivideo.tracing import instrument_engine
 
 
 def build_storage(config: Settings) -> Storage:
@@ -48,6 +49,7 @@ async def start_runtime(
     """Connect everything and bind it to the jobs; the embedded SQLite database is migrated."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(config.database_url)
+    instrument_engine(engine, config)
     if migrate_embedded and config.is_sqlite:
         await migrate(engine)
     catalog = Catalog(config)

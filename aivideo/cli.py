@@ -32,6 +32,7 @@ def _serve(args: argparse.Namespace) -> None:
     from aivideo.access import is_loopback
     from aivideo.app import create_app
     from aivideo.data_dir_lock import DataDirInUse, lock_data_dir
+    from aivideo.tracing import API_SERVICE, configure_tracing
 
     settings.host, settings.port = args.host, args.port
     keys_required = settings.auth == "required" or not is_loopback(args.host)
@@ -50,6 +51,7 @@ def _serve(args: argparse.Namespace) -> None:
     listening = bind_port(args.host, args.port)
     asyncio.run(check_services(settings.database_url, settings.redis_url))
     configure_logging(settings)
+    configure_tracing(settings, API_SERVICE)
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
     database = without_password(settings.database_url)
     print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
@@ -154,10 +156,12 @@ def _worker(args: argparse.Namespace) -> None:
     from taskiq.cli.worker.run import run_worker
 
     from aivideo.pipeline.redis_wait import display_url, wait_for_redis
+    from aivideo.tracing import WORKER_SERVICE, configure_tracing
 
     if not settings.redis_url:
         sys.exit("aivideo worker needs REDIS_URL: in the embedded default jobs run inside `serve`")
     configure_logging(settings)  # the worker processes are forked: they inherit it
+    configure_tracing(settings, WORKER_SERVICE)  # and this too
     if args.health_port is not None:
         from aivideo.worker_health import start_health_server
 

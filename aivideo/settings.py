@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # One line per event: "text" for a terminal, "json" for a log collector.
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # OpenTelemetry traces go to this OTLP/HTTP collector (its base URL; /v1/traces is
+    # added); unset, tracing is off and nothing of opentelemetry is imported.
+    tracing_endpoint: str = Field(
+        default="", validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
 
     @field_validator("database_url")
     @classmethod

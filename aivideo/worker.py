@@ -10,6 +10,7 @@ from taskiq import AsyncBroker, TaskiqEvents, TaskiqState
 from aivideo.bootstrap import build_jobs, start_runtime, stop_runtime
 from aivideo.pipeline.run_watch import start_sweeper
 from aivideo.settings import settings
+from aivideo.tracing import shutdown_tracing
 
 
 def build_worker_broker() -> AsyncBroker:
@@ -36,6 +37,7 @@ def build_worker_broker() -> AsyncBroker:
         runtime = getattr(state, "runtime", None)
         if runtime is not None:
             await stop_runtime(runtime, jobs)
+        shutdown_tracing()
 
     jobs.broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, start)
     jobs.broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, stop)

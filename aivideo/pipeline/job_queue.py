@@ -13,6 +13,7 @@ from aivideo.pipeline import phase_jobs, regeneration_jobs
 from aivideo.pipeline.broker import build_broker
 from aivideo.runtime import Runtime
 from aivideo.settings import Settings
+from aivideo.tracing import job_middlewares
 
 
 class TaskiqJobs:
@@ -24,6 +25,7 @@ class TaskiqJobs:
 
     def __init__(self, config: Settings) -> None:
         self.broker: AsyncBroker = build_broker(config)
+        self.broker.add_middlewares(*job_middlewares(config))
         self._timeout = config.regenerate_timeout_seconds
         self._runtime: Runtime | None = None
 

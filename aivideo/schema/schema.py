@@ -14,6 +14,7 @@ from aivideo.schema.query import Query
 from aivideo.schema.query_cost import LIST_BOUNDS
 from aivideo.schema.subscription import Subscription
 from aivideo.settings import Settings
+from aivideo.tracing import schema_extensions
 
 
 class Schema(strawberry.Schema):
@@ -37,6 +38,7 @@ def build_schema(config: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            *schema_extensions(config),  # when tracing: outermost, its span holds the rest
             OperationMetrics,  # first: it exits last, so it sees the coded errors
             # Bounded before execution (depth, aliases, tokens, and breadth: nested lists
             # multiply), each distinct document checked once.
