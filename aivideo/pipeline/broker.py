@@ -10,6 +10,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
+from tenacity import AsyncRetrying, retry_if_exception_type
+from tenacity.wait import wait_exponential, wait_random
 
 from aivideo.pipeline.redis_wait import LINK_ERRORS, display_url, wait_for_redis
 from aivideo.settings import Settings
@@ -44,8 +46,16 @@ class PatientRedisStreamBroker(RedisStreamBroker):
                     type(exc).__name__,
                     exc,
                 )
-                await wait_for_redis(self.url, say=log.warning)
-                await self._declare_group_again()
+                # Redis may answer PING yet still refuse writes (paused, loading): the whole
+                # recovery is retried until the group can be declared.
+                await AsyncRetrying(
+                    retry=retry_if_exception_type(LINK_ERRORS),
+                    wait=wait_exponential(multiplier=0.1, max=5.0) + wait_random(0, 0.1),
+                )(self._recover)
+
+    async def _recover(self) -> None:
+        await wait_for_redis(self.url, say=log.warning)
+        await self._declare_group_again()
 
     async def _declare_group_again(self) -> None:
         """The consumer group, from the start of the stream: jobs queued while it was
