@@ -261,7 +261,7 @@ async def assert_each_once(
 
 async def start_api(stack: AsyncExitStack, tmp_path: Path, env: dict[str, str]) -> Client:
     extra = {k: v for k, v in env.items() if k not in os.environ or os.environ[k] != v}
-    url = await stack.enter_async_context(serving(tmp_path, **extra))
+    url = await stack.enter_async_context(serving(tmp_path, env=extra))
     http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60))
     return Client(url, http, None)
 
@@ -395,7 +395,7 @@ async def test_s3_unreachable_during_cleanup(tmp_path: Path) -> None:
         s3.create_bucket(Bucket=BUCKET)
         env = {**CREDENTIALS, "AIVIDEO_S3_BUCKET": BUCKET, "AIVIDEO_S3_ENDPOINT_URL": endpoint}
         async with (
-            serving(tmp_path, **env) as url,
+            serving(tmp_path, env=env) as url,
             httpx.AsyncClient(base_url=url, timeout=120) as http,
         ):
             client = Client(url, http, None)
