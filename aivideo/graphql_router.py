@@ -128,19 +128,48 @@ class KeyWatch:
                 return
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws: malformed frames close 4400; the key is re-checked."""
+class KeyWatchedSocket:
+    """What both websocket protocols add: the key re-checked, error codes, the open count.
+
+    A mixin before Strawberry's handler class, so each method ends in the protocol's own.
+    """
 
     view: AivideoGraphQLRouter
+    context: Context
+    connection_acknowledged: bool
+    key_watch: KeyWatch
 
     async def handle(self) -> None:
         self.key_watch = KeyWatch(self.view, self.context)
         metrics.WEBSOCKETS_OPEN.inc()
         try:
-            await super().handle()
+            await super().handle()  # type: ignore[misc]
         finally:
             metrics.WEBSOCKETS_OPEN.dec()
             await self.key_watch.stop()
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)  # type: ignore[misc]
+        if self.connection_acknowledged and self.key_watch.task is None:
+            self.key_watch.start()
+
+    async def key_still_works(self) -> bool:
+        """Before each operation: False (and the socket closed) once the key stopped working."""
+        if self.connection_acknowledged and not await self.key_watch.still_valid():
+            await self.key_watch.close()
+            return False
+        return True
+
+    async def send_message(self, message: Any) -> None:
+        if message.get("type") == "error":
+            message = {**message, "payload": with_codes(message.get("payload"))}
+        await super().send_message(message)  # type: ignore[misc]
+
+
+class TransportWSHandler(KeyWatchedSocket, BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: malformed frames close 4400; the key is re-checked."""
+
+    view: AivideoGraphQLRouter
 
     async def handle_message(self, message: Any) -> None:
         problem = transport_ws_message_problem(message)
@@ -149,36 +178,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_message(message)
 
-    async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self.key_watch.task is None:
-            self.key_watch.start()
-
     async def handle_subscribe(self, message: Any) -> None:
-        if self.connection_acknowledged and not await self.key_watch.still_valid():
-            await self.key_watch.close()
-            return
-        await super().handle_subscribe(message)
-
-    async def send_message(self, message: Any) -> None:
-        if message.get("type") == "error":
-            message = {**message, "payload": with_codes(message.get("payload"))}
-        await super().send_message(message)
+        if await self.key_still_works():
+            await super().handle_subscribe(message)
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+class LegacyWSHandler(KeyWatchedSocket, BaseGraphQLWSHandler[Context, None]):
     """graphql-ws: malformed frames close 4400; the key is re-checked."""
 
     view: AivideoGraphQLRouter
-
-    async def handle(self) -> None:
-        self.key_watch = KeyWatch(self.view, self.context)
-        metrics.WEBSOCKETS_OPEN.inc()
-        try:
-            await super().handle()
-        finally:
-            metrics.WEBSOCKETS_OPEN.dec()
-            await self.key_watch.stop()
 
     async def handle_message(self, message: Any) -> None:
         problem = legacy_ws_message_problem(message)
@@ -187,21 +195,9 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             return
         await super().handle_message(message)
 
-    async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self.key_watch.task is None:
-            self.key_watch.start()
-
     async def handle_start(self, message: Any) -> None:
-        if self.connection_acknowledged and not await self.key_watch.still_valid():
-            await self.key_watch.close()
-            return
-        await super().handle_start(message)
-
-    async def send_message(self, message: Any) -> None:
-        if message.get("type") == "error":
-            message = {**message, "payload": with_codes(message.get("payload"))}
-        await super().send_message(message)
+        if await self.key_still_works():
+            await super().handle_start(message)
 
 
 def _operation_problem(payload: object) -> str | None:

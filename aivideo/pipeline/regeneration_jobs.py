@@ -14,7 +14,7 @@ from sqlmodel import col
 from aivideo.domain import edits
 from aivideo.domain.locking import lock_video_of
 from aivideo.domain.tree import latest_artifacts, spec_of
-from aivideo.domain.values import ArtifactRef
+from aivideo.domain.values import ArtifactRef, NewArtifact
 from aivideo.errors import AivideoError, Conflict, GenerationFailed, NotFound
 from aivideo.models import Artifact, ArtifactType, Checkpoint, Video, VideoStatus
 from aivideo.pipeline.phases import (
@@ -170,24 +170,10 @@ async def _regenerate_beat(
         ),
     )
     detail = f" with prompt {prompt_override!r}" if prompt_override else ""
-    async with rt.transaction() as session:
-        await ctx.lock_for_storing(session)
-        artifact = await edits.add_version(
-            session,
-            owner=owner,
-            checkpoint_id=checkpoint_id,
-            new=new_artifact(
-                ArtifactType.BEAT_IMAGE,
-                ctx.target.key,
-                media,
-                beatIndex=index,
-                prompt=prompt,
-                seed=seed,
-            ),
-            description=f"Regenerated {ctx.target.key}{detail}",
-        )
-        await rt.files.hold(session, [media.sha256])
-    return artifact
+    new = new_artifact(
+        ArtifactType.BEAT_IMAGE, ctx.target.key, media, beatIndex=index, prompt=prompt, seed=seed
+    )
+    return await _store_version(rt, ctx, new, f"Regenerated {ctx.target.key}{detail}")
 
 
 async def regenerate_chunk(
@@ -229,24 +215,34 @@ async def _regenerate_chunk(
         ),
     )
     detail = f" with model {model_override!r}" if model_override else ""
+    new = new_artifact(
+        ArtifactType.VIDEO_CHUNK,
+        ctx.target.key,
+        media,
+        beatIndex=index,
+        sourceImage=image.id,
+        seed=seed,
+    )
+    artifact = await _store_version(rt, ctx, new, f"Regenerated {ctx.target.key}{detail}")
+    await _restitch(rt, ctx, job=ctx.job(job_id))
+    return artifact
+
+
+async def _store_version(
+    rt: Runtime, ctx: EditContext, new: NewArtifact, description: str
+) -> Artifact:
+    """The regenerated file as its key's next version (unless the video was cancelled)."""
+    assert new.sha256 is not None
     async with rt.transaction() as session:
         await ctx.lock_for_storing(session)
         artifact = await edits.add_version(
             session,
-            owner=owner,
-            checkpoint_id=checkpoint_id,
-            new=new_artifact(
-                ArtifactType.VIDEO_CHUNK,
-                ctx.target.key,
-                media,
-                beatIndex=index,
-                sourceImage=image.id,
-                seed=seed,
-            ),
-            description=f"Regenerated {ctx.target.key}{detail}",
+            owner=ctx.video.owner,
+            checkpoint_id=ctx.checkpoint.id,
+            new=new,
+            description=description,
         )
-        await rt.files.hold(session, [media.sha256])
-    await _restitch(rt, ctx, job=ctx.job(job_id))
+        await rt.files.hold(session, [new.sha256])
     return artifact
 
 
