@@ -13,24 +13,10 @@ from PIL import Image, ImageDraw, ImageFont
 from aivideo.providers.local_render import _wrap
 from tests import api
 from tests.conftest import Server
+from tests.test_edit_rules import phase2, unchanged
 from tests.test_manual_run import upload
 
-LATEST = "query($id: ID!) { checkpoint(id: $id) { edited artifacts { id key version } } }"
-
-
-@pytest.fixture
-async def phase2(server: Server) -> dict[str, Any]:
-    video = await api.paused_video(server)
-    phase1 = api.newest(video["checkpoints"], phase=1)
-    await api.continue_and_settle(server, phase1["id"])
-    return api.newest((await api.video(server, video["id"]))["checkpoints"], phase=2)
-
-
-async def unchanged(server: Server, checkpoint: dict[str, Any]) -> None:
-    latest = (await server.gql(LATEST, {"id": checkpoint["id"]}))["checkpoint"]
-    assert [(a["id"], a["version"]) for a in latest["artifacts"]] == [
-        (a["id"], a["version"]) for a in checkpoint["artifacts"]
-    ]
+__all__ = ["phase2"]  # the fixture, used by name
 
 
 def black_png(width: int, height: int) -> bytes:
