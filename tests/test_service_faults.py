@@ -23,7 +23,7 @@ from moto.server import ThreadedMotoServer
 
 from tests import api
 from tests.conftest import postgres_database
-from tests.fake_hosted import running_fake_hosted
+from tests.fake_hosted import FakeHosted, running_fake_hosted
 from tests.service_process import Client, serving
 from tests.test_cli import free_port
 from tests.test_hosted_models import (
@@ -266,6 +266,21 @@ async def start_api(stack: AsyncExitStack, tmp_path: Path, env: dict[str, str]) 
     return Client(url, http, None)
 
 
+async def phase_2_in_flight(
+    stack: AsyncExitStack, client: Client, fake: FakeHosted, prompt: str
+) -> tuple[str, CheckpointFollower]:
+    """A YOLO video whose phase 2 is in flight (its storyboard prediction held), and a
+    follower of its checkpoints from phase 1 on."""
+    fake.replicate.hold()
+    created = await client.create_video(prompt, autoContinue=True, generation=IMAGES_HOSTED)
+    await _first_polled_prediction(fake, 0)
+    phase1 = (await with_checkpoint(client, created["id"], 1))["checkpoints"][0]
+    follower = await stack.enter_async_context(
+        CheckpointFollower(client.ws_url, created["id"], phase1["id"])
+    )
+    return str(created["id"]), follower
+
+
 async def test_redis_restarted_during_a_yolo_run(tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(
@@ -279,14 +294,8 @@ async def test_redis_restarted_during_a_yolo_run(tmp_path: Path) -> None:
         await stack.enter_async_context(running_worker(env))
 
         # given a YOLO video whose phase 2 is in flight (its storyboard prediction held)
-        fake.replicate.hold()
-        created = await client.create_video(
-            "A kite pulls a small boat across a lake.", autoContinue=True, generation=IMAGES_HOSTED
-        )
-        await _first_polled_prediction(fake, 0)
-        phase1 = (await with_checkpoint(client, created["id"], 1))["checkpoints"][0]
-        follower = await stack.enter_async_context(
-            CheckpointFollower(client.ws_url, created["id"], phase1["id"])
+        video_id, follower = await phase_2_in_flight(
+            stack, client, fake, "A kite pulls a small boat across a lake."
         )
 
         # when Redis restarts (losing every stream, group and subscription) mid-phase
@@ -294,7 +303,7 @@ async def test_redis_restarted_during_a_yolo_run(tmp_path: Path) -> None:
         fake.replicate.release()
 
         # then the video completes, each phase once, and every checkpoint is announced
-        video = await settled(client, created["id"], "COMPLETE", "FAILED")
+        video = await settled(client, video_id, "COMPLETE", "FAILED")
         assert video["status"] == "COMPLETE", video["error"]
         await assert_each_once(video, [1, 2, 3, 4], follower)
 
@@ -313,14 +322,8 @@ async def test_postgres_restarted_during_a_phase(tmp_path: Path) -> None:
         await stack.enter_async_context(running_worker(env))
 
         # given a YOLO video whose phase 2 is in flight (its storyboard prediction held)
-        fake.replicate.hold()
-        created = await client.create_video(
-            "A heron fishes in a flooded library.", autoContinue=True, generation=IMAGES_HOSTED
-        )
-        await _first_polled_prediction(fake, 0)
-        phase1 = (await with_checkpoint(client, created["id"], 1))["checkpoints"][0]
-        follower = await stack.enter_async_context(
-            CheckpointFollower(client.ws_url, created["id"], phase1["id"])
+        video_id, follower = await phase_2_in_flight(
+            stack, client, fake, "A heron fishes in a flooded library."
         )
 
         # when PostgreSQL restarts while the phase works (beats and progress reports fail)
@@ -328,7 +331,7 @@ async def test_postgres_restarted_during_a_phase(tmp_path: Path) -> None:
         fake.replicate.release()
 
         # then the video completes, each phase once, and every checkpoint is announced
-        video = await settled(client, created["id"], "COMPLETE", "FAILED")
+        video = await settled(client, video_id, "COMPLETE", "FAILED")
         assert video["status"] == "COMPLETE", video["error"]
         await assert_each_once(video, [1, 2, 3, 4], follower)
 
