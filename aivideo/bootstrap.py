@@ -18,6 +18,7 @@ from aivideo.subscriptions.broker_base import EventBroker
 from aivideo.subscriptions.memory_broker import InMemoryBroker
 from aivideo.subscriptions.redis_broker import RedisBroker
 from aivideo.tracing import instrument_engine
+from aivideo.video_revisions import SqliteRevisions
 
 
 def build_storage(config: Settings) -> Storage:
@@ -67,6 +68,7 @@ async def start_runtime(
         jobs=jobs,
         secret=load_secret(config.secret_key, config.data_dir),
         limiter=GenerationLimiter(config),
+        revisions=SqliteRevisions(config.database_url) if config.is_sqlite else None,
     )
     jobs.bind(runtime)
     return runtime
@@ -76,4 +78,6 @@ async def stop_runtime(runtime: Runtime, jobs: TaskiqJobs) -> None:
     jobs.bind(None)
     await runtime.events.close()
     await runtime.hosted.close()
+    if runtime.revisions is not None:
+        runtime.revisions.close()
     await runtime.engine.dispose()

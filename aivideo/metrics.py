@@ -41,6 +41,11 @@ GRAPHQL_DURATION = Histogram(
 GRAPHQL_ERRORS = Counter(
     "aivideo_graphql_errors", "GraphQL errors sent to clients, by extensions.code.", ["code"]
 )
+ANSWERS_KEPT = Counter(
+    "aivideo_answer_cache",
+    "video(id:) queries answered from the kept answer (hit) or executed (miss).",
+    ["outcome"],
+)
 WEBSOCKETS_OPEN = Gauge(
     "aivideo_websockets_open", "GraphQL websockets open now.", multiprocess_mode="livesum"
 )
@@ -109,6 +114,10 @@ def graphql_operation(name: str | None, kind: str, *, ok: bool, seconds: float |
 
 def graphql_error(code: str) -> None:
     GRAPHQL_ERRORS.labels(code).inc()
+
+
+def answer_cache(outcome: str) -> None:
+    ANSWERS_KEPT.labels(outcome).inc()
 
 
 def event_published() -> None:

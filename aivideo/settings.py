@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # Objects a query could return, lists multiplied (see schema/query_cost.py).
     query_max_objects: int = 100_000
     videos_max_page: int = 100
+    # Answers of `video(id:)` queries kept per process until the video changes
+    # (schema/cached_answers.py); 0 keeps none.
+    answer_cache_size: int = 256
+    answer_cache_seconds: float = 60.0
     # Request bodies are refused while they stream once over these (SPEC Access): an upload
     # of 25 MiB plus the multipart envelope, and JSON operations far smaller than that.
     max_upload_body_bytes: int = 26 * 1024 * 1024

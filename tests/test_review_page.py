@@ -21,6 +21,8 @@ from tests.test_retry import fail_once
 pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 
 OUTCOME = "#outcome"
+# A phase that makes media waits this long at most (a loaded machine encodes slowly).
+PHASE_SECONDS = 60
 # Its own prompt: provider results are reused by their inputs, so a prompt another test
 # rendered already would never reach the failing call.
 RETRY_PROMPT = "A lantern-maker's apprentice chases a runaway paper lantern over the bay."
@@ -116,7 +118,7 @@ async def test_make_review_edit_branch_and_finish_a_video(server: Server, tab: B
     phase2 = api.newest((await api.video(server, video_id))["checkpoints"], phase=2)
     await server.gql(api.CONTINUE, {"id": phase2["id"], "branchName": None})
     clips = node(page, "chunks")
-    await expect(clips).to_be_visible()
+    await expect(clips).to_be_visible(timeout=PHASE_SECONDS * 1000)  # phase 3 encodes H.264
     await screenshot(page, "5-branches")
 
     # continue to the end from the page and play the final video

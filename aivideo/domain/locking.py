@@ -2,7 +2,9 @@
 
 The lock is an UPDATE of the video row as the transaction's first statement: a row
 lock on PostgreSQL, the database write lock on SQLite. Both serialise writers of one
-video, so the rules below see a stable tree while they decide.
+video, so the rules below see a stable tree while they decide. The same UPDATE counts
+the video's revision up, which tells cached answers (schema/cached_answers.py) that the
+tree may have changed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from aivideo.models.columns import utcnow
 
 async def _lock(session: AsyncSession, condition: Any) -> Video | None:
     locked = await session.scalar(
-        update(Video).where(condition).values(updated_at=utcnow()).returning(col(Video.id))
+        update(Video)
+        .where(condition)
+        .values(updated_at=utcnow(), revision=col(Video.revision) + 1)
+        .returning(col(Video.id))
     )
     if locked is None:
         return None

@@ -50,6 +50,9 @@ class Video(SQLModel, table=True):
     current_phase: int | None = None
     error: str | None = None
     active_branch_id: str | None = Field(default=None, max_length=40)
+    # One more at every change of the video's tree (domain/locking.py takes the lock for
+    # each): an answer computed at revision r is still the answer while the row says r.
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

@@ -20,6 +20,7 @@ from aivideo.runtime.job_queue import JobQueue
 from aivideo.settings import Settings
 from aivideo.storage.base import Storage
 from aivideo.subscriptions.broker_base import EventBroker
+from aivideo.video_revisions import SqliteRevisions
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Runtime:
     jobs: JobQueue
     secret: bytes  # signs media URLs
     limiter: GenerationLimiter
+    # On SQLite, video revisions read without the engine's thread hops (video_revisions.py).
+    revisions: SqliteRevisions | None = None
 
     def planner(self, model_id: str) -> Planner:
         return self.provider if model_id == "local" else self.hosted.planner(model_id)

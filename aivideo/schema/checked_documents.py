@@ -10,9 +10,7 @@ breadth estimate, which depends on the request's variables, runs for every reque
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from typing import Generic, TypeVar
 
 from graphql import DocumentNode, GraphQLError, specified_rules
 from graphql.validation import ASTValidationRule
@@ -21,29 +19,8 @@ from strawberry.extensions.max_aliases import create_validator as alias_limit
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit
 from strawberry.schema.schema import validate_document
 
+from aivideo.schema.lru_map import LRUMap
 from aivideo.schema.query_cost import breadth_errors
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _LRU(Generic[K, V]):
-    """A small least-recently-used map; bounded, so unique texts cannot grow memory."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self._items = size, OrderedDict[K, V]()
-
-    def get(self, key: K) -> V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
 
 
 class DocumentChecks:
@@ -66,8 +43,8 @@ class DocumentChecks:
             alias_limit(max_aliases),
         )
         self.max_tokens, self.max_objects, self.list_bounds = max_tokens, max_objects, list_bounds
-        self.documents: _LRU[str, DocumentNode] = _LRU(size)
-        self.errors: _LRU[str, list[GraphQLError]] = _LRU(size)
+        self.documents: LRUMap[str, DocumentNode] = LRUMap(size)
+        self.errors: LRUMap[str, list[GraphQLError]] = LRUMap(size)
         self.hits = 0  # documents served from the cache, for tests and benchmarks
 
 

@@ -19,6 +19,8 @@ class Context(BaseContext):
     caller: Caller
     base_url: str
     loaders: Loaders
+    # Set by a resolver whose answer depends on the time of asking: it is then not cached.
+    depends_on_clock: bool = False
 
     def __post_init__(self) -> None:
         super().__init__()

@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from aivideo.schema.cached_answers import AnswerCache, CachedAnswers
 from aivideo.schema.checked_documents import CheckedDocuments, DocumentChecks
 from aivideo.schema.error_codes import ErrorCodes, log_unexpected
 from aivideo.schema.mutation import Mutation
@@ -33,6 +34,7 @@ def build_schema(config: Settings) -> strawberry.Schema:
         max_objects=config.query_max_objects,
         list_bounds={**LIST_BOUNDS, "VideoConnection.edges": config.videos_max_page},
     )
+    answers = AnswerCache(size=config.answer_cache_size, max_age=config.answer_cache_seconds)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -44,5 +46,6 @@ def build_schema(config: Settings) -> strawberry.Schema:
             # multiply), each distinct document checked once.
             lambda: CheckedDocuments(checks),
             ErrorCodes,
+            lambda: CachedAnswers(answers),  # last: a hit skips only the execution
         ],
     )

@@ -62,7 +62,10 @@ class Video(Node):
     @strawberry.field(description="Seconds, null when unknown or finished.")
     async def estimated_time_remaining(self, info: Info) -> int | None:
         graph = await graph_of(info, self.row.id)
-        return graph.seconds_remaining(self.row.active_branch_id, utcnow())
+        seconds = graph.seconds_remaining(self.row.active_branch_id, utcnow())
+        if seconds is not None:
+            info.context.depends_on_clock = True
+        return seconds
 
     @strawberry.field(
         description="All phases, all branches, all regenerations: what its provider calls cost."
