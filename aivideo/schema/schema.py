@@ -8,6 +8,7 @@ from strawberry.types import ExecutionContext
 
 from aivideo.schema.checked_documents import CheckedDocuments, DocumentChecks
 from aivideo.schema.error_codes import ErrorCodes, log_unexpected
+from aivideo.schema.event_execution import SharedEventExecutor
 from aivideo.schema.mutation import Mutation
 from aivideo.schema.operation_metrics import OperationMetrics
 from aivideo.schema.query import Query
@@ -45,4 +46,6 @@ def build_schema(config: Settings) -> strawberry.Schema:
             lambda: CheckedDocuments(checks),
             ErrorCodes,
         ],
+        # Subscribers asking the same of one event share one execution (event_execution.py).
+        execution_context_class=SharedEventExecutor,
     )
