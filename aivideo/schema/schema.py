@@ -9,6 +9,7 @@ from strawberry.types import ExecutionContext
 from aivideo.schema.cached_answers import AnswerCache, CachedAnswers
 from aivideo.schema.checked_documents import CheckedDocuments, DocumentChecks
 from aivideo.schema.error_codes import ErrorCodes, log_unexpected
+from aivideo.schema.event_execution import SharedEventExecutor
 from aivideo.schema.mutation import Mutation
 from aivideo.schema.operation_metrics import OperationMetrics
 from aivideo.schema.query import Query
@@ -48,4 +49,6 @@ def build_schema(config: Settings) -> strawberry.Schema:
             ErrorCodes,
             lambda: CachedAnswers(answers),  # last: a hit skips only the execution
         ],
+        # Subscribers asking the same of one event share one execution (event_execution.py).
+        execution_context_class=SharedEventExecutor,
     )

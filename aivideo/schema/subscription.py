@@ -11,6 +11,7 @@ from aivideo.errors import BadUserInput, NotFound
 from aivideo.resolvers.lookups import owned_checkpoint, owned_video
 from aivideo.schema.checkpoint import Checkpoint
 from aivideo.schema.context import Info
+from aivideo.schema.event_execution import one_per_event
 from aivideo.schema.node import VideoStatus
 from aivideo.schema.video import Video
 from aivideo.subscriptions import feeds
@@ -30,6 +31,15 @@ class CheckpointCreatedEvent:
             raise NotFound.of("checkpoint", self.checkpoint_id)  # deleted since
         return Checkpoint.of(row)
 
+    @classmethod
+    def of(cls, event: feeds.Event) -> CheckpointCreatedEvent:
+        return cls(
+            video_id=strawberry.ID(event["videoId"]),
+            checkpoint_id=strawberry.ID(event["checkpointId"]),
+            phase=event["phase"],
+            branch_name=event["branchName"],
+        )
+
 
 @strawberry.type
 class VideoStatusEvent:
@@ -45,6 +55,21 @@ class VideoStatusEvent:
         if row is None:
             raise NotFound.of("video", self.video_id)
         return Video.of(row)
+
+    @classmethod
+    def of(cls, event: feeds.Event) -> VideoStatusEvent:
+        return cls(
+            video_id=strawberry.ID(event["videoId"]),
+            status=VideoStatus(event["status"]),
+            progress=event["progress"],
+            current_phase=event["currentPhase"],
+            branch_name=event["branchName"],
+        )
+
+
+# One root value per event for all local subscribers, so that identical selections run once.
+checkpoint_created_root = one_per_event(CheckpointCreatedEvent.of)
+video_status_root = one_per_event(VideoStatusEvent.of)
 
 
 @strawberry.type
@@ -70,12 +95,7 @@ class Subscription:
         )
         async for event in feed:
             info.context.refresh_loaders()  # a long-lived connection must not serve stale rows
-            yield CheckpointCreatedEvent(
-                video_id=strawberry.ID(event["videoId"]),
-                checkpoint_id=strawberry.ID(event["checkpointId"]),
-                phase=event["phase"],
-                branch_name=event["branchName"],
-            )
+            yield checkpoint_created_root(event)
 
     @strawberry.subscription(description="Every status and progress change of a video.")
     async def video_status(
@@ -88,10 +108,4 @@ class Subscription:
         )
         async for event in feed:
             info.context.refresh_loaders()
-            yield VideoStatusEvent(
-                video_id=strawberry.ID(event["videoId"]),
-                status=VideoStatus(event["status"]),
-                progress=event["progress"],
-                current_phase=event["currentPhase"],
-                branch_name=event["branchName"],
-            )
+            yield video_status_root(event)
