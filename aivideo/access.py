@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from aivideo.domain.api_keys import any_key_exists, hash_key, owner_of_key, owners_of_hashes
 from aivideo.errors import Unauthenticated
@@ -17,7 +18,6 @@ from aivideo.runtime import Runtime
 
 LOCAL_OWNER = "local"
 INVALID_KEY = "this API key is not valid"
-T = TypeVar("T")
 # Keys looked up per statement by a refresh: far below any database's parameter limit.
 REFRESH_BATCH = 500
 HOW_TO = (
@@ -39,6 +39,7 @@ class Caller:
         return cls(owner=None, error=Unauthenticated(message))
 
 
+@functools.lru_cache(maxsize=64)  # asked on every request and websocket, of one or two hosts
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -88,7 +89,8 @@ class AccessCache:
     for `open_ttl` seconds, so a first key closes an open server within that; keys are never
     deleted, so once one exists keys stay required. At most `size` keys are remembered, so
     made-up keys cannot grow memory. Concurrent misses of one answer share one look-up, so a
-    burst of connections asks the database once, not once each.
+    burst of connections asks the database once, not once each; an expired "no key exists"
+    stands while its next look-up is on its way.
     """
 
     def __init__(self, ttl: float, *, open_ttl: float = 1.0, size: int = 10_000) -> None:
@@ -101,7 +103,12 @@ class AccessCache:
     async def keys_exist(self, runtime: Runtime) -> bool:
         if self._keys_exist or time.monotonic() - self._checked_at < self.open_ttl:
             return self._keys_exist
-        return await self._once("keys exist", lambda: self._look_up_keys_exist(runtime))
+        looking = self._start("keys exist", lambda: self._look_up_keys_exist(runtime))
+        if self._checked_at == -math.inf:
+            return cast(bool, await asyncio.shield(looking))
+        # The last answer stands while the next is on its way: a burst of connections waits
+        # for no look-up, and a first key still closes the server one look-up after open_ttl.
+        return self._keys_exist
 
     async def owner_of(self, runtime: Runtime, key: str) -> str | None:
         """The key's owner while it is live, else None."""
@@ -110,7 +117,9 @@ class AccessCache:
         if cached is not None and time.monotonic() - cached[1] < self.ttl:
             self._looked_up.move_to_end(digest)
             return cached[0]
-        return await self._once(digest, lambda: self._look_up_owner(runtime, key, digest))
+        looking = self._start(digest, lambda: self._look_up_owner(runtime, key, digest))
+        # Shielded: one caller's cancellation must not cancel the others' answer.
+        return cast(str | None, await asyncio.shield(looking))
 
     async def refresh(self, runtime: Runtime, keys: Collection[str]) -> None:
         """Look `keys` up afresh, in as few statements as their number allows."""
@@ -122,14 +131,18 @@ class AccessCache:
                 for digest in batch:
                     self._remember(digest, owners.get(digest), now)
 
-    async def _once(self, name: str, look_up: Callable[[], Awaitable[T]]) -> T:
-        """`look_up()`'s answer, shared with callers that ask while it is on its way."""
+    def _start(self, name: str, look_up: Callable[[], Awaitable[object]]) -> asyncio.Future[Any]:
+        """The look-up of `name` on its way: started now, or the one that already is."""
         task = self._in_flight.get(name)
         if task is None:
             task = self._in_flight[name] = asyncio.ensure_future(look_up())
-            task.add_done_callback(lambda _: self._in_flight.pop(name, None))
-        # Shielded: one caller's cancellation must not cancel the others' answer.
-        return cast(T, await asyncio.shield(task))
+            task.add_done_callback(lambda done: self._finished(name, done))
+        return task
+
+    def _finished(self, name: str, task: asyncio.Future[Any]) -> None:
+        del self._in_flight[name]
+        if not task.cancelled():
+            task.exception()  # retrieved: an unawaited background look-up may fail quietly
 
     async def _look_up_keys_exist(self, runtime: Runtime) -> bool:
         now = time.monotonic()
