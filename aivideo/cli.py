@@ -26,6 +26,13 @@ except ValidationError as invalid:  # a bad AIVIDEO_* value: one line, not a tra
     sys.exit(f"aivideo: {describe_invalid_settings(invalid)}")
 
 
+# uvicorn's websockets, for many idle subscriptions per process (the test servers use them
+# too): no per-message deflate, whose zlib state per socket cost more memory and CPU than
+# the small JSON frames it saves; wsproto, whose connection state is smaller than
+# websockets-sansio's (it keeps no handshake headers).
+WEBSOCKETS: dict[str, Any] = {"ws": "wsproto", "ws_per_message_deflate": False}
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -55,12 +62,10 @@ def _serve(args: argparse.Namespace) -> None:
     print(f"aivideo: GraphiQL at http://{_display_host(args.host)}:{args.port}/graphql", flush=True)
     database = without_password(settings.database_url)
     print(f"aivideo: database {database}, files in {settings.data_dir}", flush=True)
-    # No per-message deflate: its zlib state per socket cost more memory and CPU than the
-    # small JSON frames it would save (many idle subscriptions per process).
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
-        "ws_per_message_deflate": False,
+        **WEBSOCKETS,
         "log_config": None,
         "log_level": settings.log_level,  # logging is configured above
     }

@@ -2,24 +2,21 @@
 
 Strawberry parses HTTP bodies, multipart uploads and websocket frames; where a hostile or
 broken request would raise inside it (a traceback and a 500), this refuses it with 400 or a
-4400 close instead. Websockets also re-check their API key (SPEC Access: a revoked key stops
-working within 10 seconds, open websockets included).
+4400 close instead. Open websockets are in a sweep that re-checks their API keys (SPEC
+Access: a revoked key stops working within 10 seconds, open websockets included).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Mapping
-from contextlib import suppress
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.file_uploads.utils import replace_placeholders_with_files
@@ -34,16 +31,16 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from aivideo import metrics
-from aivideo.access import AccessCache, auth_required, identify
+from aivideo.access import AccessCache, identify
 from aivideo.schema.context import Context
 from aivideo.web.routes import graphiql_page
+from aivideo.websocket_keys import KeySweep, close_revoked, key_still_works
 
 log = logging.getLogger(__name__)
 
 # Deeper JSON than this is no GraphQL request; refusing it keeps recursion (json, deepcopy,
 # graphql-core) far from Python's limit.
 MAX_JSON_DEPTH = 64
-REVOKED_CLOSE_CODE = 4403
 
 
 class JSONTooDeep(json.JSONDecodeError):
@@ -84,79 +81,36 @@ def with_codes(payload: object) -> object:
     return _with_code(payload)
 
 
-class KeyWatch:
-    """Closes a websocket once the key it authenticated with stops working."""
-
-    def __init__(self, router: AivideoGraphQLRouter, context: Context) -> None:
-        self.router, self.context = router, context
-        self.task: asyncio.Task[None] | None = None
-
-    async def still_valid(self) -> bool:
-        """Whether the key still works (as of its cached lookup); without one: still open."""
-        runtime, key = self.context.runtime, self.context.caller.api_key
-        if key is None:
-            return not await auth_required(runtime, self.router.access)
-        return await self.router.access.owner_of(runtime, key) is not None
-
-    async def close(self) -> None:
-        websocket = self.context.request
-        if isinstance(websocket, WebSocket) and websocket.client_state == WebSocketState.CONNECTED:
-            reason = "the API key of this connection was revoked; reconnect with a live key"
-            with suppress(RuntimeError):  # the client closed it meanwhile
-                await websocket.close(code=REVOKED_CLOSE_CODE, reason=reason)
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._watch())
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self.task
-
-    async def _watch(self) -> None:
-        period = self.context.runtime.settings.api_key_recheck_seconds
-        while True:
-            await asyncio.sleep(period)
-            try:
-                valid = await self.still_valid()
-            except Exception as exc:  # a database blip must not end the connection's watch
-                log.warning("websocket key re-check failed (trying again): %s", exc)
-                continue
-            if not valid:
-                await self.close()
-                return
-
-
 class KeyWatchedSocket:
     """What both websocket protocols add: the key re-checked, error codes, the open count.
 
     A mixin before Strawberry's handler class, so each method ends in the protocol's own.
+    Once acknowledged, the connection is in the router's key sweep until it ends.
     """
 
     view: AivideoGraphQLRouter
     context: Context
     connection_acknowledged: bool
-    key_watch: KeyWatch
 
     async def handle(self) -> None:
-        self.key_watch = KeyWatch(self.view, self.context)
         metrics.WEBSOCKETS_OPEN.inc()
         try:
             await super().handle()  # type: ignore[misc]
         finally:
             metrics.WEBSOCKETS_OPEN.dec()
-            await self.key_watch.stop()
+            self.view.key_sweep.discard(self)
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)  # type: ignore[misc]
-        if self.connection_acknowledged and self.key_watch.task is None:
-            self.key_watch.start()
+        if self.connection_acknowledged:
+            self.view.key_sweep.add(self)
 
     async def key_still_works(self) -> bool:
         """Before each operation: False (and the socket closed) once the key stopped working."""
-        if self.connection_acknowledged and not await self.key_watch.still_valid():
-            await self.key_watch.close()
+        if self.connection_acknowledged and not await key_still_works(
+            self.context, self.view.access
+        ):
+            await close_revoked(self.context)
             return False
         return True
 
@@ -262,6 +216,7 @@ class AivideoGraphQLRouter(GraphQLRouter[Context, None]):
     def __init__(self, *args: Any, access: AccessCache, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.access = access
+        self.key_sweep = KeySweep(access)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Take the `Authorization` value of connection_init; refuse the connection without one."""

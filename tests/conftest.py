@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from aivideo.app import create_app
+from aivideo.cli import WEBSOCKETS
 from aivideo.db import create_engine
 from aivideo.migrate import migrate
 from aivideo.runtime import Runtime
@@ -130,7 +131,9 @@ async def _start_server(config: Settings, backend: str) -> AsyncIterator[Server]
     app = create_app(config)
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **WEBSOCKETS
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

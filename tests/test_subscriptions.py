@@ -8,6 +8,7 @@ import pytest
 
 from tests import api
 from tests.conftest import Server
+from tests.test_query_cost import counting_statements
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS, Subscription
 
 CHECKPOINTS = """
@@ -25,6 +26,10 @@ subscription($videoId: ID!) {
     videoId status progress currentPhase branchName video { id status }
   }
 }
+"""
+
+STATUS_FIELDS = """
+subscription($videoId: ID!) { videoStatus(videoId: $videoId) { status branchName } }
 """
 
 PROTOCOLS = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
@@ -131,6 +136,23 @@ async def test_video_status_of_a_paused_video_starts_with_its_pause(server: Serv
         20.0,
         1,
     )
+
+
+async def test_subscribing_to_video_status_reads_the_database_once(server: Server) -> None:
+    # given a paused video (no job running)
+    video = await api.paused_video(server)
+    await server.settle()
+
+    # when a client subscribes to its status and gets the first event
+    with counting_statements(server) as statements:
+        async with Subscription(
+            server.ws_url, TRANSPORT_WS, STATUS_FIELDS, {"videoId": video["id"]}
+        ) as sub:
+            event = (await sub.next())["data"]["videoStatus"]
+
+    # then one statement checked the owner and read the status with its branch's name
+    assert event == {"status": "PAUSED_AT_PHASE1", "branchName": "main"}
+    assert len(statements) == 1, statements
 
 
 async def test_subscribing_to_an_unknown_video_is_not_found(server: Server) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +41,16 @@ async def owner_of_key(session: AsyncSession, key: str) -> str | None:
             col(ApiKey.key_hash) == hash_key(key), col(ApiKey.revoked_at).is_(None)
         )
     )
+
+
+async def owners_of_hashes(session: AsyncSession, key_hashes: Collection[str]) -> dict[str, str]:
+    """Owner by hash of each live key among `key_hashes`; revoked or unknown ones are absent."""
+    rows = await session.execute(
+        select(col(ApiKey.key_hash), col(ApiKey.owner)).where(
+            col(ApiKey.key_hash).in_(key_hashes), col(ApiKey.revoked_at).is_(None)
+        )
+    )
+    return {key_hash: owner for key_hash, owner in rows.tuples()}
 
 
 async def any_key_exists(session: AsyncSession) -> bool:

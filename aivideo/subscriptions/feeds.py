@@ -1,7 +1,8 @@
 """Subscription feeds: checkpoint creations (with replay) and video status changes.
 
-The caller has already checked that the video or checkpoint exists for `owner`; a feed
-carries events and filters live ones by owner.
+For checkpoints the caller has already checked that the video or checkpoint exists for
+`owner`; the status feed checks it in the same statement that reads the current status.
+A feed carries events and filters live ones by owner.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from aivideo import models
 from aivideo.db import SessionMaker
 from aivideo.domain.events import ALL_CHECKPOINTS, checkpoints_channel, status_channel
+from aivideo.errors import NotFound
 from aivideo.subscriptions.broker_base import EventBroker
 
 Event = dict[str, Any]
@@ -81,12 +83,13 @@ async def status_events(
     """The video's current status at once, then every status or progress change.
 
     The live subscription opens before the current row is read, so no change falls
-    between the two; a live event equal to the one just sent is not repeated.
+    between the two; a live event equal to the one just sent is not repeated. Another
+    owner's video, or none, is NOT_FOUND (raised before anything is yielded).
     """
     async with events.subscribe(status_channel(video_id)) as live:
-        current = await _current_status(sessions, video_id)
+        current = await _current_status(sessions, video_id, owner)
         if current is None:
-            return  # deleted between the ownership check and now
+            raise NotFound.of("video", video_id)
         yield current
         last = _state_of(current)
         async for event in live:
@@ -96,24 +99,38 @@ async def status_events(
             yield event
 
 
-async def _current_status(sessions: SessionMaker, video_id: str) -> Event | None:
+# The ownership check and the current status in one statement (the branch gives its name).
+_CURRENT_STATUS = (
+    select(
+        col(models.Video.id),
+        col(models.Video.status),
+        col(models.Video.progress),
+        col(models.Video.current_phase),
+        col(models.Branch.name),
+    )
+    .outerjoin(models.Branch, col(models.Branch.id) == col(models.Video.active_branch_id))
+    .where(
+        col(models.Video.id) == bindparam("video_id"),
+        col(models.Video.owner) == bindparam("owner"),
+    )
+)
+
+
+async def _current_status(sessions: SessionMaker, video_id: str, owner: str) -> Event | None:
     # A fresh session, not the loaders: the snapshot must be read after subscribing.
     async with sessions() as session:
-        video = await session.get(models.Video, video_id)
-        if video is None:
-            return None
-        branch = (
-            await session.get(models.Branch, video.active_branch_id)
-            if video.active_branch_id
-            else None
-        )
+        row = (
+            await session.execute(_CURRENT_STATUS, {"video_id": video_id, "owner": owner})
+        ).first()
+    if row is None:
+        return None
     return {
-        "videoId": video.id,
-        "owner": video.owner,
-        "status": video.status,
-        "progress": video.progress,
-        "currentPhase": video.current_phase,
-        "branchName": branch.name if branch is not None else None,
+        "videoId": row[0],
+        "owner": owner,
+        "status": row[1],
+        "progress": row[2],
+        "currentPhase": row[3],
+        "branchName": row[4],
     }
 
 
