@@ -15,6 +15,7 @@ from aivideo.access import AccessCache, Caller, identify
 from aivideo.bootstrap import build_jobs, start_runtime, stop_runtime
 from aivideo.domain import runs
 from aivideo.graphql_router import AivideoGraphQLRouter
+from aivideo.graphql_websockets import GraphQLWebsockets
 from aivideo.media_routes import router as media_router
 from aivideo.readiness import check, redis_client
 from aivideo.request_guards import RequestGuard
@@ -88,8 +89,6 @@ def create_app(config: Settings = settings) -> FastAPI:
     app = FastAPI(title="aivideo", lifespan=lifespan)
     # One cache of the key table per app, for every request, handshake and open websocket.
     access = app.state.access = AccessCache(config.api_key_recheck_seconds)
-    app.add_middleware(RequestGuard)
-    app.add_middleware(RequestIds)  # outermost: a refused request's lines carry its id too
     graphql = AivideoGraphQLRouter(
         build_schema(config),
         context_getter=get_context,
@@ -100,6 +99,12 @@ def create_app(config: Settings = settings) -> FastAPI:
         access=access,
     )
     app.include_router(graphql, prefix="/graphql")
+    # Innermost: its websockets still pass the two below (graphql_websockets.py).
+    app.add_middleware(
+        GraphQLWebsockets, router=graphql, path="/graphql", context_getter=get_context
+    )
+    app.add_middleware(RequestGuard)
+    app.add_middleware(RequestIds)  # outermost: a refused request's lines carry its id too
     app.include_router(media_router)
     mount_web(app)
     instrument_app(app, config)

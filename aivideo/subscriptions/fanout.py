@@ -14,23 +14,22 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_QUEUED = 1000
 
 
-class _Ended:
-    """Sentinel type queued to wake a consumer blocked on a subscription that has ended."""
-
-
-_ENDED = _Ended()
-
-
 class Subscription(AsyncIterator[Event]):
     """One subscriber's bounded queue of events on one channel; iterate it to receive them.
 
-    Events are shared between the subscribers of a channel: treat them as read-only.
+    Events are shared between the subscribers of a channel: treat them as read-only. A list
+    and one waiting future, not an asyncio.Queue: thousands of idle subscribers each hold
+    one, and a queue's deques and locks were the larger part of it.
     """
+
+    __slots__ = ("_ended", "_events", "_max_queued", "_waiter", "channel")
 
     def __init__(self, channel: str, max_queued: int) -> None:
         """Create an open subscription holding at most `max_queued` undelivered events."""
         self.channel = channel
-        self._queue: asyncio.Queue[Event | _Ended] = asyncio.Queue(maxsize=max_queued)
+        self._events: list[Event] = []
+        self._max_queued = max_queued
+        self._waiter: asyncio.Future[None] | None = None
         self._ended = False
 
     @property
@@ -40,10 +39,11 @@ class Subscription(AsyncIterator[Event]):
 
     def offer(self, event: Event) -> bool:
         """Queue `event` without waiting; return False if the queue is full."""
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self._events) >= self._max_queued:
             return False
+        if not self._ended:
+            self._events.append(event)
+            self._wake()
         return True
 
     def end(self) -> None:
@@ -51,19 +51,24 @@ class Subscription(AsyncIterator[Event]):
         if self._ended:
             return
         self._ended = True
-        # Emptying first guarantees room for the sentinel even when the queue overflowed.
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(_ENDED)
+        self._events.clear()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def __anext__(self) -> Event:
         """Wait for the next event; raise StopAsyncIteration once the subscription has ended."""
-        if self._ended and self._queue.empty():
-            raise StopAsyncIteration
-        item = await self._queue.get()
-        if isinstance(item, _Ended):
-            raise StopAsyncIteration
-        return item
+        while not self._events:
+            if self._ended:
+                raise StopAsyncIteration
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._events.pop(0)
 
 
 class FanOut:
