@@ -69,6 +69,14 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     per_event = False
 
+    def __copy__(self) -> SharedEventExecutor:
+        # graphql-core copies the executor for every event of every subscriber; the generic
+        # copy.copy (reduce, reconstruct) was a tenth of a delivery. No class of this one's
+        # defines __slots__, so its __dict__ is the whole state.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def build_per_event_executor(self, payload: Any) -> SharedEventExecutor:
         executor = super().build_per_event_executor(payload)
         assert isinstance(executor, SharedEventExecutor)

@@ -85,6 +85,7 @@ class Subscription:
             replay_from = await owned_checkpoint(info, after)
             if video_id is not None and replay_from.video_id != video_id:
                 raise BadUserInput(f"checkpoint {after} belongs to another video than {video_id}")
+        info.context.refresh_loaders()  # the rows of those checks would stay for the socket's life
         rt = info.context.runtime
         feed = feeds.checkpoint_events(
             events=rt.events,
