@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from aivideo.cli import WEBSOCKETS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,6 +79,11 @@ def bare_server() -> Iterator[str]:
         str(port),
         "--log-level",
         "warning",
+        # The same websocket implementation and options as `aivideo serve`.
+        "--ws",
+        WEBSOCKETS["ws"],
+        "--ws-per-message-deflate",
+        str(WEBSOCKETS["ws_per_message_deflate"]).lower(),
     ]
     with running(command, f"http://127.0.0.1:{port}") as url:
         yield url

@@ -41,7 +41,7 @@ _OVERSAMPLE = 1.25
 # travel at 1.12x), which keeps the storyboard's title-safe captions in view.
 _MAX_ZOOM = 1.15
 _PAN_ZOOM = 1.12
-_H264_OPTIONS = {"preset": "veryfast", "crf": "23"}
+_H264_OPTIONS = {"preset": "superfast", "crf": "23"}
 _AUDIO_FADE_SECONDS = 0.03
 
 
