@@ -150,7 +150,11 @@ async def timed(
 
 
 async def main() -> None:
-    config = Settings(data_dir=Path(tempfile.mkdtemp()), database_url="", rate_limit="")
+    # Without kept answers: this measures how execution grows with the tree (a kept answer
+    # costs the same at every size; http_overhead.py measures that).
+    config = Settings(
+        data_dir=Path(tempfile.mkdtemp()), database_url="", rate_limit="", answer_cache_size=0
+    )
     jobs = build_jobs(config)
     runtime = await start_runtime(config, jobs)
     schema = build_schema(config)
