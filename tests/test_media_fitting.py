@@ -275,3 +275,24 @@ def assert_audio(data: bytes, seconds: float) -> None:
 def test_audio_that_does_not_decode_is_a_value_error(data: bytes) -> None:
     with pytest.raises(ValueError):
         fit_audio(data, seconds=2.0)
+
+
+def audio_packets(data: bytes) -> list[bytes]:
+    with av.open(io.BytesIO(data)) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+def test_music_of_the_videos_length_is_copied_and_other_audio_is_fitted() -> None:
+    # given a 2 s video, AAC music of exactly its length, and a 1.5 s WAV
+    video = encode_clip(image=marked_image((20, 90, 160)), seconds=2.0, seed=3)
+    music = fit_audio(make_wav(seconds=3.0), seconds=2.0)
+
+    # when each is muxed with the video
+    with_music = mux_audio(video=video, audio=music)
+    with_wav = mux_audio(video=video, audio=make_wav())
+
+    # then the music's AAC packets are the final's, unchanged; the WAV is padded to 2 s
+    assert audio_packets(with_music) == audio_packets(music)
+    assert probe(with_wav)["codecs"] == ["h264", "aac"]
+    assert abs(probe(with_wav)["duration"] - 2.0) < 0.05
+    assert abs(probe(with_music)["duration"] - 2.0) < 0.05

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import io
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -43,6 +43,8 @@ _MAX_ZOOM = 1.15
 _PAN_ZOOM = 1.12
 _H264_OPTIONS = {"preset": "superfast", "crf": "23"}
 _AUDIO_FADE_SECONDS = 0.03
+# Audio this close to the video's length is copied, not re-encoded (one AAC frame, 23 ms).
+_COPY_TOLERANCE = 1024 / AUDIO_RATE
 
 
 @dataclass(frozen=True)
@@ -130,25 +132,54 @@ def concat_clips(clips: Sequence[bytes]) -> bytes:
 
 
 def mux_audio(*, video: bytes, audio: bytes) -> bytes:
-    """An MP4 of the video's H.264 stream (copied) and `audio` as AAC, cut to the video's length."""
-    with open_input(video, "video") as source:
+    """An MP4 of the video's H.264 stream (copied) and `audio` as AAC, cut to the video's length.
+
+    Stereo AAC at AUDIO_RATE that already has the video's length (the phase's own music) is
+    copied as it is: decoding and encoding it again was a fifth of a YOLO video's phase 4.
+    """
+    with open_input(video, "video") as source, open_input(audio, "audio") as sound_source:
         stream = video_stream(source, "video")
         packets = [p for p in source.demux(stream) if p.dts is not None]
         if not packets:
             raise ValueError("the video has no frames: pass a non-empty MP4")
         seconds = _end_seconds(packets, stream)
-        samples = fit_length(decode_audio(audio), round(seconds * AUDIO_RATE))
         buffer = io.BytesIO()
         with open_output(buffer) as output:
             target = _copy_stream(output, stream)
-            sound = _add_aac_stream(output, AUDIO_RATE)
             for packet in packets:
                 packet.stream = target
+            copyable = _aac_of_length(sound_source, seconds)
+            if copyable is not None:
+                audio_packets: Iterable[Packet] = _copied_packets(output, sound_source, copyable)
+            else:
+                samples = fit_length(decode_audio(audio), round(seconds * AUDIO_RATE))
+                sound = _add_aac_stream(output, AUDIO_RATE)
+                audio_packets = _aac_packets(sound, samples, AUDIO_RATE)
             # Interleave by time so players can stream the file progressively.
-            audio_packets = _aac_packets(sound, samples, AUDIO_RATE)
             for packet in heapq.merge(packets, audio_packets, key=_packet_seconds):
                 output.mux(packet)
     return buffer.getvalue()
+
+
+def _aac_of_length(container: InputContainer, seconds: float) -> AudioStream | None:
+    """The container's audio stream if it can be copied as the video's sound track."""
+    if not container.streams.audio:
+        raise ValueError("audio has no audio stream: pass an audio file such as M4A")
+    stream = container.streams.audio[0]
+    context = stream.codec_context
+    if (context.name, context.sample_rate, context.layout.nb_channels) != ("aac", AUDIO_RATE, 2):
+        return None
+    return stream if abs(_container_seconds(container) - seconds) <= _COPY_TOLERANCE else None
+
+
+def _copied_packets(
+    output: OutputContainer, container: InputContainer, stream: AudioStream
+) -> list[Packet]:
+    target = output.add_stream_from_template(stream)
+    packets = [p for p in container.demux(stream) if p.dts is not None]
+    for packet in packets:
+        packet.stream = target
+    return packets
 
 
 def encode_aac(*, samples: np.ndarray, sample_rate: int = AUDIO_RATE) -> bytes:
