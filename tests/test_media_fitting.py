@@ -21,6 +21,7 @@ from aivideo.media.video_encoding import (
     concat_clips,
     encode_clip,
     mux_audio,
+    open_input,
     open_output,
     probe,
 )
@@ -278,7 +279,7 @@ def test_audio_that_does_not_decode_is_a_value_error(data: bytes) -> None:
 
 
 def audio_packets(data: bytes) -> list[bytes]:
-    with av.open(io.BytesIO(data)) as container:
+    with open_input(data, "audio") as container:
         return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
 
 
